@@ -1,0 +1,262 @@
+"""Audio front end: wav files <-> waveforms <-> scaled log-mel spectrograms.
+
+The chain every utterance goes through (notebook 01 walks it step by step)::
+
+    wav file ──load_wav──► (T,) float32 in [-1, 1] at cfg.sample_rate
+             ──stft_magnitude──► (n_freq, T_frames) |STFT|
+             ──linear_to_mel──► (n_mels, T_frames) mel magnitude
+             ──amp_to_db──► dB (dynamic-range compression, floor at -100 dB)
+             ──normalize──► scaled to [-4, 4], transposed to (T_frames, n_mels)
+
+``mel_spectrogram`` does all of it; ``mel_to_linear`` goes back (for Griffin-Lim).
+Everything is torch, batched over leading dimensions, and runs on CPU or GPU. The
+mel filterbank comes from ``librosa.filters.mel`` (the field's reference), so the
+result matches ``librosa.feature.melspectrogram`` to float precision.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tacolib.config import AudioConfig
+
+__all__ = [
+    "AudioError",
+    "load_wav",
+    "save_wav",
+    "stft_magnitude",
+    "mel_filterbank",
+    "linear_to_mel",
+    "amp_to_db",
+    "db_to_amp",
+    "normalize",
+    "denormalize",
+    "mel_spectrogram",
+    "mel_to_linear",
+    "num_frames",
+]
+
+AMP_FLOOR = 1e-5  # -100 dB: the dynamic-range compression floor
+
+
+class AudioError(ValueError):
+    """A wav file that cannot be used: unreadable, corrupt, or empty. Names the file."""
+
+
+# ---- files -----------------------------------------------------------------------
+
+
+def load_wav(
+    path: str | Path,
+    sample_rate: int | None = None,
+    trim: bool = False,
+    top_db: float = 40.0,
+) -> torch.Tensor:
+    """Read a wav as a mono float32 waveform.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any format libsndfile reads (wav, flac, ogg).
+    sample_rate : int, optional
+        Resample to this rate (Hz) when the file has another one. None keeps it.
+    trim : bool
+        Remove leading and trailing parts quieter than ``top_db`` below the peak.
+    top_db : float
+        Silence threshold for ``trim``, in dB below the peak.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(T,)`` float32 in [-1, 1]; multi-channel files are averaged to mono.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist (the message names it).
+    AudioError
+        The file is not audio libsndfile can decode, or holds no samples.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"audio file not found: {path}")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as e:  # soundfile raises LibsndfileError / RuntimeError / TypeError
+        raise AudioError(f"{path}: cannot decode audio ({e})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: the file holds no samples (empty signal)")
+    wav = data.mean(axis=1)  # (T, C) -> (T,) mono downmix
+    if sample_rate is not None and sr != sample_rate:
+        import librosa
+
+        wav = librosa.resample(wav, orig_sr=sr, target_sr=sample_rate)
+    if trim:
+        import librosa
+
+        trimmed, _ = librosa.effects.trim(wav, top_db=top_db)
+        if trimmed.size == 0:
+            raise AudioError(f"{path}: nothing is left after trimming silence (top_db={top_db})")
+        wav = trimmed
+    if not np.isfinite(wav).all():
+        raise AudioError(f"{path}: the signal contains NaN or infinite samples")
+    return torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
+
+
+def save_wav(path: str | Path, wav: torch.Tensor | np.ndarray, sample_rate: int) -> Path:
+    """Write a mono waveform as 16-bit PCM wav, clipping to [-1, 1]. Returns the path."""
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(wav, torch.Tensor):
+        wav = wav.detach().cpu().numpy()
+    wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+    sf.write(str(path), np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    return path
+
+
+# ---- spectra ---------------------------------------------------------------------
+
+
+def _check_wave(wav: torch.Tensor) -> torch.Tensor:
+    if not isinstance(wav, torch.Tensor):
+        wav = torch.as_tensor(np.asarray(wav), dtype=torch.float32)
+    if wav.dim() == 0 or wav.shape[-1] == 0:
+        raise AudioError("empty signal: the waveform has no samples")
+    return wav.float()
+
+
+@functools.lru_cache(maxsize=16)
+def _window(win_length: int, device: str) -> torch.Tensor:
+    return torch.hann_window(win_length, device=device)
+
+
+def stft_magnitude(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """Magnitude of the short-time Fourier transform.
+
+    Parameters
+    ----------
+    wav : torch.Tensor
+        ``(..., T)`` waveform(s).
+    cfg : AudioConfig
+        ``n_fft``, ``hop_length``, ``win_length`` (Hann window, centred frames,
+        reflect padding).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(..., n_fft // 2 + 1, T_frames)`` with ``T_frames = 1 + T // hop_length``.
+    """
+    wav = _check_wave(wav)
+    lead = wav.shape[:-1]
+    x = wav.reshape(-1, wav.shape[-1])
+    spec = torch.stft(
+        x,
+        n_fft=cfg.n_fft,
+        hop_length=cfg.hop_length,
+        win_length=cfg.win_length,
+        window=_window(cfg.win_length, str(x.device)),
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
+    return spec.abs().reshape(*lead, spec.shape[-2], spec.shape[-1])
+
+
+@functools.lru_cache(maxsize=16)
+def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float, device: str):
+    import librosa
+
+    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    fb = torch.from_numpy(fb).float().to(device)  # (n_mels, n_freq)
+    return fb, torch.linalg.pinv(fb)  # pinv: (n_freq, n_mels)
+
+
+def mel_filterbank(cfg: AudioConfig, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Slaney-style mel filterbank from ``librosa.filters.mel``: ``(n_mels, n_fft // 2 + 1)``."""
+    return _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax, str(device))[0]
+
+
+def linear_to_mel(magnitude: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """``(..., n_freq, T_frames)`` magnitude -> ``(..., n_mels, T_frames)`` mel magnitude."""
+    return mel_filterbank(cfg, magnitude.device) @ magnitude
+
+
+def amp_to_db(x: torch.Tensor) -> torch.Tensor:
+    """Dynamic-range compression: ``20 log10(max(x, 1e-5))`` in dB (floor -100 dB)."""
+    return 20.0 * torch.log10(torch.clamp(x, min=AMP_FLOOR))
+
+
+def db_to_amp(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`amp_to_db` above the floor."""
+    return torch.pow(10.0, x / 20.0)
+
+
+def normalize(db: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """Map dB to ``[-max_abs_value, max_abs_value]`` (the seed's [-4, 4]).
+
+    ``ref_level_db`` maps to the top, ``ref_level_db + min_level_db`` to the bottom;
+    values outside are clipped. A symmetric, bounded target range keeps the
+    decoder's regression targets well conditioned.
+    """
+    m = cfg.max_abs_value
+    s = (db - cfg.ref_level_db - cfg.min_level_db) / (-cfg.min_level_db)  # 0..1
+    return torch.clamp(2.0 * m * s - m, -m, m)
+
+
+def denormalize(scaled: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """Inverse of :func:`normalize` (inputs are clipped to the scaled range first)."""
+    m = cfg.max_abs_value
+    s = (torch.clamp(scaled, -m, m) + m) / (2.0 * m)
+    return s * (-cfg.min_level_db) + cfg.min_level_db + cfg.ref_level_db
+
+
+def mel_spectrogram(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """Waveform(s) -> scaled log-mel spectrogram, the model's target.
+
+    Parameters
+    ----------
+    wav : torch.Tensor
+        ``(T,)`` or ``(B, T)`` waveform(s) at ``cfg.sample_rate``.
+    cfg : AudioConfig
+
+    Returns
+    -------
+    torch.Tensor
+        ``(T_frames, n_mels)`` or ``(B, T_frames, n_mels)``, values in [-4, 4].
+    """
+    mel = linear_to_mel(stft_magnitude(wav, cfg), cfg)  # (..., n_mels, T_frames)
+    return normalize(amp_to_db(mel), cfg).transpose(-1, -2).contiguous()
+
+
+def mel_to_linear(scaled_mel: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
+    """Scaled mel -> approximate linear STFT magnitude, for Griffin-Lim.
+
+    Uses the pseudo-inverse of the filterbank clamped at zero, which is what
+    ``librosa.feature.inverse.mel_to_stft`` returns under its default tolerances.
+
+    Parameters
+    ----------
+    scaled_mel : torch.Tensor
+        ``(T_frames, n_mels)`` or ``(B, T_frames, n_mels)``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n_freq, T_frames)`` or ``(B, n_freq, T_frames)``, non-negative.
+    """
+    amp = db_to_amp(denormalize(scaled_mel, cfg)).transpose(-1, -2)  # (..., n_mels, T)
+    _, pinv = _mel_basis(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax, str(amp.device))
+    return torch.clamp(pinv @ amp, min=0.0)
+
+
+def num_frames(num_samples: int, cfg: AudioConfig) -> int:
+    """Frames :func:`mel_spectrogram` makes from ``num_samples`` samples."""
+    return 1 + num_samples // cfg.hop_length

@@ -1,0 +1,361 @@
+"""Configuration: one dataclass per concern, named presets, JSON/YAML round trip.
+
+Every other module reads its numbers from here, so a run is fully described by one
+:class:`Config`. Presets:
+
+``paper``
+    The Tacotron 2 paper's feature prediction network (Shen et al. 2018) with the
+    audio front end of NVIDIA's public implementation: 22,050 Hz, n_fft 1024,
+    hop 256, 80 mels in 0-8 kHz, 512-d encoder, two 1024-d decoder LSTMs, r = 1.
+    About 28 M parameters; meant for a GPU and the full LJSpeech corpus.
+``tiny``
+    The course preset: every box of the paper, at widths a 2-core laptop trains in
+    minutes, with the tricks that make it align quickly on CPU (several frames per
+    decoder step, guided attention, a higher learning rate). See notebook 08.
+
+Examples
+--------
+>>> cfg = get_config("tiny")
+>>> cfg = cfg.override(["train.lr=1e-3", "model.r=2"])
+>>> cfg.save("run/config.yaml"); Config.load("run/config.yaml") == cfg
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tacolib.symbols import SYMBOLS
+
+
+@dataclass
+class AudioConfig:
+    """How waveforms become (scaled log-)mel spectrograms and back.
+
+    Attributes
+    ----------
+    sample_rate : int
+        Hz. Every wav is resampled to this rate on load.
+    n_fft, win_length, hop_length : int
+        STFT size, window length and hop, in samples (46 ms / 11.6 ms at 22,050 Hz).
+    n_mels : int
+        Mel channels per frame.
+    mel_fmin, mel_fmax : float
+        Hz range covered by the mel filterbank.
+    min_level_db, ref_level_db : float
+        dB window kept by the scaling: ``ref_level_db - min_level_db`` dB below the
+        reference maps to ``-max_abs_value``, the reference to ``+max_abs_value``.
+    max_abs_value : float
+        Scaled mels live in ``[-max_abs_value, max_abs_value]`` (the seed: [-4, 4]).
+    pad_margin : float
+        Padded frames get ``-max_abs_value - pad_margin``: just below every real
+        frame, so the model can tell padding from silence.
+    trim_silence : bool
+        Trim leading/trailing silence quieter than ``trim_top_db`` on load.
+    """
+
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    win_length: int = 1024
+    hop_length: int = 256
+    n_mels: int = 80
+    mel_fmin: float = 0.0
+    mel_fmax: float = 8000.0
+    min_level_db: float = -100.0
+    ref_level_db: float = 20.0
+    max_abs_value: float = 4.0
+    pad_margin: float = 0.1
+    trim_silence: bool = True
+    trim_top_db: float = 40.0
+
+    @property
+    def pad_value(self) -> float:
+        """Value of padded mel frames, just below the scaled minimum."""
+        return -self.max_abs_value - self.pad_margin
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    def coarse(self, factor: int) -> "AudioConfig":
+        """The seed's large-FFT trick: window, FFT and hop ``factor`` times larger.
+
+        Spectrograms get ``factor`` times fewer frames, so each training step is
+        cheaper and the decoder needs fewer steps; audio quality drops.
+        """
+        if factor < 1:
+            raise ValueError(f"coarse factor must be >= 1, got {factor}")
+        return dataclasses.replace(
+            self,
+            n_fft=self.n_fft * factor,
+            win_length=self.win_length * factor,
+            hop_length=self.hop_length * factor,
+        )
+
+
+@dataclass
+class TextConfig:
+    """Text front end.
+
+    Attributes
+    ----------
+    add_eos : bool
+        Append the end-of-sequence symbol to every token sequence.
+    max_text_len : int
+        Longest accepted input, in symbols after normalization; longer text is
+        refused by ``Tacotron2.inference`` with a clear error.
+    """
+
+    add_eos: bool = True
+    max_text_len: int = 300
+
+    @property
+    def n_symbols(self) -> int:
+        """Vocabulary size, padding included (id 0)."""
+        return len(SYMBOLS)
+
+
+@dataclass
+class ModelConfig:
+    """Widths and switches of the feature prediction network (paper defaults)."""
+
+    symbols_embedding_dim: int = 512
+    # encoder: conv stack + bidirectional LSTM (each direction gets half)
+    encoder_n_convs: int = 3
+    encoder_kernel_size: int = 5
+    encoder_embedding_dim: int = 512
+    encoder_dropout: float = 0.5
+    # location-sensitive attention
+    attention_dim: int = 128
+    attention_location_n_filters: int = 32
+    attention_location_kernel_size: int = 31
+    # decoder
+    r: int = 1  # mel frames predicted per decoder step (reduction factor)
+    prenet_dim: int = 256
+    prenet_dropout: float = 0.5
+    attention_rnn_dim: int = 1024
+    decoder_rnn_dim: int = 1024
+    zoneout: float = 0.1
+    learn_initial_states: bool = False
+    gate_threshold: float = 0.5
+    max_decoder_steps: int = 1000
+    # postnet
+    postnet_embedding_dim: int = 512
+    postnet_kernel_size: int = 5
+    postnet_n_convs: int = 5
+    postnet_dropout: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, losses, logging and checkpoints."""
+
+    seed: int = 1234
+    batch_size: int = 64
+    max_steps: int = 200_000
+    lr: float = 1e-3
+    lr_schedule: str = "exponential"  # "none" | "exponential" | "noam"
+    lr_decay_start: int = 50_000  # constant lr before this step (the seed's advice)
+    lr_decay_rate: float = 0.5  # exponential: lr halves every lr_decay_steps
+    lr_decay_steps: int = 50_000
+    lr_min: float = 1e-5
+    warmup_steps: int = 4000  # noam only
+    weight_decay: float = 1e-6
+    grad_clip: float = 1.0
+    adam_betas: tuple = (0.9, 0.999)
+    adam_eps: float = 1e-6
+    amp: bool = False  # mixed precision, CUDA only
+    gate_pos_weight: float = 1.0  # BCE pos_weight for the rare "stop" frames
+    guided_attention_weight: float = 0.0  # 0 disables it (the paper does not use it)
+    guided_attention_sigma: float = 0.2
+    guided_attention_decay: float = 1.0  # weight *= decay every step
+    sampler: str = "bucket"  # "random" | "bucket" | "sorted"
+    num_workers: int = 0
+    log_every: int = 50
+    val_every: int = 1000
+    ckpt_every: int = 1000
+    keep_last: int = 3
+
+
+@dataclass
+class DataConfig:
+    """Which corpus to train on, and how much of it."""
+
+    corpus: str = "tinyspeech"  # "tinyspeech" | "ljspeech"
+    path: str = ""  # empty: the default folder under the data directory
+    size: str = "full"  # TinySpeech size: "full" | "fast"
+    val_fraction: float = 0.05
+    max_mel_frames: int = 0  # drop longer utterances; 0 keeps all
+
+
+@dataclass
+class Config:
+    """A whole run: ``audio``, ``text``, ``model``, ``train`` and ``data``."""
+
+    name: str = "paper"
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    # ---- serialization -------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        """Build a Config from a (possibly partial) nested dict; unknown keys raise."""
+        d = dict(d)
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in d:
+                continue
+            value = d.pop(f.name)
+            sub = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+            if dataclasses.is_dataclass(sub):
+                value = _replace_checked(sub, value, f.name)
+            kwargs[f.name] = value
+        if d:
+            raise ValueError(f"unknown config section(s): {sorted(d)}; expected {[f.name for f in fields(cls)]}")
+        return cls(**kwargs)
+
+    def save(self, path: str | Path) -> None:
+        """Write as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        d = self.to_dict()
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            path.write_text(yaml.safe_dump(_plain(d), sort_keys=False))
+        else:
+            path.write_text(json.dumps(d, indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        text = path.read_text()
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            d = yaml.safe_load(text)
+        else:
+            d = json.loads(text)
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level, got {type(d).__name__}")
+        return cls.from_dict(d)
+
+    # ---- overrides -----------------------------------------------------------
+    def override(self, assignments: list[str] | dict[str, Any]) -> "Config":
+        """Return a copy with ``section.key=value`` assignments applied.
+
+        Values are parsed as YAML scalars (``1e-3``, ``true``, ``[0.9, 0.99]``).
+        An unknown section or key raises ``ValueError`` naming the valid ones.
+        """
+        import yaml
+
+        if isinstance(assignments, dict):
+            items = list(assignments.items())
+        else:
+            items = []
+            for a in assignments:
+                if "=" not in a:
+                    raise ValueError(f"override {a!r} is not of the form section.key=value")
+                k, v = a.split("=", 1)
+                items.append((k.strip(), yaml.safe_load(v)))
+        d = self.to_dict()
+        for key, value in items:
+            parts = key.split(".")
+            if len(parts) == 1 and parts[0] == "name":
+                d["name"] = value
+                continue
+            if len(parts) != 2 or parts[0] not in d or not isinstance(d[parts[0]], dict):
+                raise ValueError(f"unknown config key {key!r}; sections are {[f.name for f in fields(self)][1:]}")
+            section, k = parts
+            if k not in d[section]:
+                raise ValueError(f"unknown key {k!r} in section {section!r}; valid keys: {sorted(d[section])}")
+            d[section][k] = value
+        return Config.from_dict(d)
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def _replace_checked(default: Any, values: Any, section: str) -> Any:
+    if dataclasses.is_dataclass(values):
+        return values
+    if not isinstance(values, dict):
+        raise ValueError(f"config section {section!r} must be a mapping, got {type(values).__name__}")
+    valid = {f.name: f for f in fields(default)}
+    unknown = set(values) - set(valid)
+    if unknown:
+        raise ValueError(f"unknown key(s) {sorted(unknown)} in config section {section!r}; valid keys: {sorted(valid)}")
+    values = dict(values)
+    for k, v in values.items():
+        if isinstance(getattr(default, k), tuple) and isinstance(v, list):
+            values[k] = tuple(v)
+    return dataclasses.replace(default, **values)
+
+
+# ---- presets -------------------------------------------------------------------
+
+
+def _paper() -> Config:
+    return Config(name="paper")
+
+
+def _tiny() -> Config:
+    """The CPU course preset: all the paper's boxes, narrow, and tuned to align fast."""
+    return Config(
+        name="tiny",
+        audio=AudioConfig(),
+        model=ModelConfig(
+            symbols_embedding_dim=128,
+            encoder_embedding_dim=128,
+            attention_dim=64,
+            attention_location_n_filters=16,
+            attention_location_kernel_size=15,
+            r=3,
+            prenet_dim=128,
+            attention_rnn_dim=256,
+            decoder_rnn_dim=256,
+            max_decoder_steps=400,
+            postnet_embedding_dim=128,
+        ),
+        train=TrainConfig(
+            batch_size=16,
+            max_steps=3000,
+            lr=2e-3,
+            lr_decay_start=1500,
+            lr_decay_steps=1500,
+            guided_attention_weight=1.0,
+            guided_attention_sigma=0.2,
+            log_every=25,
+            val_every=250,
+            ckpt_every=250,
+        ),
+        data=DataConfig(corpus="tinyspeech"),
+    )
+
+
+PRESETS = {"paper": _paper, "tiny": _tiny}
+
+
+def get_config(name: str = "tiny") -> Config:
+    """Return a fresh copy of a named preset (``paper`` or ``tiny``)."""
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
