@@ -100,6 +100,8 @@ def load_wav(
     if trim:
         import librosa
 
+        if not np.any(wav):
+            raise AudioError(f"{path}: the signal is all zeros; nothing is left after trimming silence")
         trimmed, _ = librosa.effects.trim(wav, top_db=top_db)
         if trimmed.size == 0:
             raise AudioError(f"{path}: nothing is left after trimming silence (top_db={top_db})")
