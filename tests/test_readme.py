@@ -1,0 +1,37 @@
+"""README's two commands are the ones CI runs; its course map lists every notebook."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+CI = (ROOT / ".ci" / "run").read_text()
+
+
+def _ci_var(name: str) -> str:
+    m = re.search(rf"^{name}='(.+)'$", CI, re.M)
+    assert m, f".ci/run defines no {name}"
+    return m.group(1)
+
+
+def _start_here_commands() -> list[str]:
+    section = README.split("## Start here", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line.strip() for line in block.strip().splitlines() if line.strip()]
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_them():
+    commands = _start_here_commands()
+    assert len(commands) == 2, commands
+    install, test = commands
+    assert install.startswith(_ci_var("INSTALL") + " && "), "CI must install exactly as README's first command"
+    assert install.endswith("tacolib quickstart"), "README's first command installs and runs the main job"
+    assert test == _ci_var("TEST"), "CI must run README's test command"
+    assert "pytest" in test
+
+
+def test_course_map_lists_every_notebook():
+    for nb in sorted((ROOT / "solutions").glob("*.ipynb")):
+        assert f"`{nb.stem}`" in README, f"{nb.stem} is missing from README's course map"
+    rows = re.findall(r"^\| (\d\d) \| `(\w+)`", README, re.M)
+    assert [int(n) for n, _ in rows] == list(range(1, 12))
