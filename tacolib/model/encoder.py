@@ -1,0 +1,98 @@
+"""The encoder: characters -> one vector per character that knows its neighbours.
+
+    ids (B, T_in) ─► Embedding ─► 3 × [Conv1d k=5 ─► BatchNorm ─► ReLU ─► Dropout 0.5]
+                 ─► bidirectional LSTM (d_enc/2 per direction) ─► memory (B, T_in, d_enc)
+
+The convolutions see 5 characters at a time (a letter, two before, two after), like an
+n-gram model; the BiLSTM then carries context across the whole sentence. BatchNorm
+comes *before* the ReLU, so normalization sees the negative half of the signal too.
+Padded positions are zeroed before every convolution and skipped by the LSTM (packed
+sequences), so an utterance's encoding does not depend on what it is batched with.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from tacolib.config import Config
+from tacolib.model.layers import conv1d, lengths_to_mask
+
+
+class Encoder(nn.Module):
+    """Tacotron 2's encoder (Shen et al. 2018, section 2.2).
+
+    Parameters
+    ----------
+    n_symbols : int
+        Vocabulary size (id 0 = padding).
+    embedding_dim : int
+        Character embedding width (paper: 512).
+    encoder_dim : int
+        Output width ``d_enc``, split evenly between the LSTM's two directions (512).
+    n_convs, kernel_size : int
+        Conv stack depth (3) and kernel width in characters (5).
+    dropout : float
+        Dropout after each conv block (0.5), training only.
+
+    Shapes
+    ------
+    forward(text (B, T_in) long, text_lengths (B,) long) -> memory (B, T_in, d_enc);
+    ``memory`` is exactly zero at padded positions.
+    """
+
+    def __init__(self, n_symbols: int, embedding_dim: int = 512, encoder_dim: int = 512, n_convs: int = 3, kernel_size: int = 5, dropout: float = 0.5):
+        super().__init__()
+        if encoder_dim % 2:
+            raise ValueError(f"Encoder: encoder_dim must be even (two LSTM directions), got {encoder_dim}")
+        self.embedding = nn.Embedding(n_symbols, embedding_dim, padding_idx=0)
+        # Xavier-style uniform for the embedding table (as in NVIDIA's implementation)
+        bound = (3.0 * 2.0 / (n_symbols + embedding_dim)) ** 0.5
+        nn.init.uniform_(self.embedding.weight, -bound, bound)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        dims = [embedding_dim] + [encoder_dim] * n_convs
+        for i in range(n_convs):
+            # BatchNorm follows the conv, so the conv needs no bias
+            self.convs.append(conv1d(dims[i], dims[i + 1], kernel_size, bias=False, nonlinearity="relu"))
+            self.norms.append(nn.BatchNorm1d(dims[i + 1]))
+        self.dropout = dropout
+        self.lstm = nn.LSTM(encoder_dim, encoder_dim // 2, batch_first=True, bidirectional=True)
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> "Encoder":
+        m = cfg.model
+        return cls(cfg.text.n_symbols, m.symbols_embedding_dim, m.encoder_embedding_dim, m.encoder_n_convs, m.encoder_kernel_size, m.encoder_dropout)
+
+    def forward(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
+        """Encode a padded batch of token ids.
+
+        Parameters
+        ----------
+        text : torch.Tensor
+            ``(B, T_in)`` long token ids, padded with 0.
+        text_lengths : torch.Tensor
+            ``(B,)`` long true lengths (>= 1).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, T_in, d_enc)`` memory; zero at padded positions.
+        """
+        if text.dim() != 2:
+            raise ValueError(f"Encoder: text must be (B, T_in), got shape {tuple(text.shape)}")
+        T_in = text.shape[1]
+        mask = lengths_to_mask(text_lengths, T_in).unsqueeze(1).to(self.embedding.weight.dtype)  # (B, 1, T_in)
+        x = self.embedding(text).transpose(1, 2)  # (B, d_emb, T_in)
+        for conv, norm in zip(self.convs, self.norms):
+            x = x * mask  # padding must not leak into real positions through the kernel
+            x = F.dropout(F.relu(norm(conv(x))), self.dropout, self.training)  # (B, d_enc, T_in)
+        x = x.transpose(1, 2)  # (B, T_in, d_enc)
+        packed = pack_padded_sequence(x, text_lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=T_in)  # (B, T_in, d_enc)
+        return out

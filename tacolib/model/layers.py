@@ -1,0 +1,59 @@
+"""Small building blocks shared by the boxes: masks and Xavier-initialized layers.
+
+Every weight matrix of the model is drawn with Xavier-uniform (Glorot & Bengio 2010),
+scaled by the gain of the nonlinearity that follows it (``nn.init.calculate_gain``):
+ReLU layers get sqrt(2), tanh layers 5/3, linear and sigmoid outputs 1. The gain keeps
+the variance of activations roughly constant from layer to layer at the start of
+training. Biases start at zero.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """True on real positions.
+
+    Parameters
+    ----------
+    lengths : torch.Tensor
+        ``(B,)`` long, true sequence lengths.
+    max_len : int, optional
+        Padded length ``T``; defaults to ``lengths.max()``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, T)`` bool mask, ``mask[b, t] = t < lengths[b]``.
+    """
+    if max_len is None:
+        max_len = int(lengths.max())
+    steps = torch.arange(max_len, device=lengths.device)  # (T,)
+    return steps.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+
+
+def xavier_(weight: torch.Tensor, nonlinearity: str = "linear") -> torch.Tensor:
+    """Xavier-uniform init in place with the gain of ``nonlinearity``; returns ``weight``."""
+    return nn.init.xavier_uniform_(weight, gain=nn.init.calculate_gain(nonlinearity))
+
+
+def linear(in_dim: int, out_dim: int, bias: bool = True, nonlinearity: str = "linear") -> nn.Linear:
+    """``nn.Linear`` with Xavier-uniform weights for the following ``nonlinearity`` and zero bias."""
+    layer = nn.Linear(in_dim, out_dim, bias=bias)
+    xavier_(layer.weight, nonlinearity)
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+def conv1d(in_channels: int, out_channels: int, kernel_size: int, bias: bool = True, nonlinearity: str = "linear") -> nn.Conv1d:
+    """'Same'-padded ``nn.Conv1d`` (odd ``kernel_size``) with Xavier-uniform weights and zero bias."""
+    if kernel_size % 2 != 1:
+        raise ValueError(f"conv1d: kernel_size must be odd for 'same' padding, got {kernel_size}")
+    layer = nn.Conv1d(in_channels, out_channels, kernel_size, padding=(kernel_size - 1) // 2, bias=bias)
+    xavier_(layer.weight, nonlinearity)
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer

@@ -1,0 +1,77 @@
+"""The postnet: a convolutional network that polishes the decoder's mel.
+
+    mel (B, T_out, n_mels) ─► 4 × [Conv1d k=5 (d_post) ─► BatchNorm ─► tanh ─► Dropout 0.5]
+                           ─► Conv1d k=5 (n_mels) ─► BatchNorm ─► Dropout 0.5 ─► residual
+    mel_postnet = mel + residual
+
+The decoder produces one frame at a time and never sees the future; the postnet looks
+at 2 frames on each side per layer (±10 frames over 5 layers) and adds a correction.
+Padded frames are zeroed before each convolution so they cannot leak into real ones.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tacolib.config import Config
+from tacolib.model.layers import conv1d, lengths_to_mask
+
+
+class Postnet(nn.Module):
+    """Five 1-D convolutions with BatchNorm; tanh on all but the last; a residual.
+
+    Parameters
+    ----------
+    n_mels : int
+        Mel channels in and out.
+    postnet_dim : int
+        Channels of the hidden convolutions (paper: 512).
+    kernel_size, n_convs : int
+        5 and 5 in the paper.
+    dropout : float
+        Dropout after each layer (0.5), training only.
+
+    Shapes
+    ------
+    forward(mel (B, T_out, n_mels), mel_lengths (B,) or None) -> mel_postnet (B, T_out, n_mels)
+    """
+
+    def __init__(self, n_mels: int, postnet_dim: int = 512, kernel_size: int = 5, n_convs: int = 5, dropout: float = 0.5):
+        super().__init__()
+        if n_convs < 2:
+            raise ValueError(f"Postnet: n_convs must be >= 2, got {n_convs}")
+        dims = [n_mels] + [postnet_dim] * (n_convs - 1) + [n_mels]
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for i in range(n_convs):
+            last = i == n_convs - 1
+            self.convs.append(conv1d(dims[i], dims[i + 1], kernel_size, bias=False, nonlinearity="linear" if last else "tanh"))
+            self.norms.append(nn.BatchNorm1d(dims[i + 1]))
+        self.dropout = dropout
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> "Postnet":
+        m = cfg.model
+        return cls(cfg.audio.n_mels, m.postnet_embedding_dim, m.postnet_kernel_size, m.postnet_n_convs, m.postnet_dropout)
+
+    def residual(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The correction alone: ``(B, T_out, n_mels)`` -> ``(B, T_out, n_mels)``."""
+        x = mel.transpose(1, 2)  # (B, n_mels, T_out)
+        mask = None
+        if mel_lengths is not None:
+            mask = lengths_to_mask(mel_lengths, x.shape[2]).unsqueeze(1).to(x.dtype)  # (B, 1, T_out)
+        last = len(self.convs) - 1
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            if mask is not None:
+                x = x * mask
+            x = norm(conv(x))  # (B, d_post or n_mels, T_out)
+            if i < last:
+                x = torch.tanh(x)
+            x = F.dropout(x, self.dropout, self.training)
+        return x.transpose(1, 2)  # (B, T_out, n_mels)
+
+    def forward(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``mel + residual(mel)``; ``mel_lengths`` (B,) masks padded frames (None: all real)."""
+        return mel + self.residual(mel, mel_lengths)
