@@ -1,0 +1,54 @@
+/**
+ * The course's interactive notebooks in a real browser (JupyterLab 4.6, Galata 5.6,
+ * Debian's chromium). For each notebook: open it, run all cells, then in the DOM:
+ * no cell shows an error; the sliders render; moving each one with the keyboard
+ * changes its readout and plots a new image; every <audio> carries a RIFF/WAVE file.
+ * A negative control (a widget whose callback raises) proves the checks can fail.
+ *
+ * Run with `bash tests/browser/run.sh` (starts the server, then this suite).
+ */
+import { expect, test } from '@jupyterlab/galata';
+import * as path from 'path';
+import { checkWidgetNotebook, Expectations, findNotebook } from './widgets';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+
+/** Learner versions (what a student opens), by number; `null` expectations = not interactive. */
+const COURSE: { prefix: string; what: string; exp: Expectations }[] = [
+  { prefix: '01', what: 'mel explorer', exp: { sliders: 3, audios: 1 } }
+];
+
+test.describe('fixture', () => {
+  test('a slider plots, an audio player carries WAV', async ({ page, tmpPath }, testInfo) => {
+    const nb = path.join(FIXTURES, 'widget_fixture.ipynb');
+    const r = await checkWidgetNotebook(page, tmpPath, nb, { sliders: 1, audios: 1 }, testInfo, 'fixture');
+    console.log(r.notes.map(n => `  ${n}`).join('\n'));
+    expect(r.problems).toEqual([]);
+  });
+
+  test('negative control: a raising widget callback is caught', async ({ page, tmpPath }, testInfo) => {
+    const nb = path.join(FIXTURES, 'negative_control.ipynb');
+    const r = await checkWidgetNotebook(page, tmpPath, nb, { sliders: 1, audios: 1 }, testInfo, 'negative-control');
+    console.log(r.problems.map(p => `  expected problem: ${p}`).join('\n'));
+    // The very checks that pass on the fixture must fail here, for the right reasons:
+    // the plot did not change, and the widget shows the callback's traceback.
+    expect(r.problems).toContainEqual(expect.stringMatching(/did not change the plotted image/));
+    expect(r.problems).toContainEqual(
+      expect.stringMatching(/traceback: RuntimeError: negative control: this widget callback raises on purpose/)
+    );
+    // ... and nothing else: opening, running, the slider and the audio were fine.
+    expect(r.problems.filter(p => !/plotted image|traceback/.test(p))).toEqual([]);
+  });
+});
+
+test.describe('course notebooks', () => {
+  for (const { prefix, what, exp } of COURSE) {
+    test(`${prefix} ${what}`, async ({ page, tmpPath }, testInfo) => {
+      const nb = findNotebook('notebooks', prefix);
+      test.skip(nb === null, `notebooks/${prefix}_*.ipynb is not in this checkout`);
+      const r = await checkWidgetNotebook(page, tmpPath, nb!, exp, testInfo, `${prefix}`);
+      console.log(r.notes.map(n => `  ${n}`).join('\n'));
+      expect(r.problems, `problems in ${path.basename(nb!)}`).toEqual([]);
+    });
+  }
+});
