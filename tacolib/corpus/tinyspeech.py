@@ -1,0 +1,512 @@
+"""TinySpeech: the course's own speech corpus, written and spoken on your machine.
+
+Nothing can be downloaded while the course runs and a laptop cannot train on 24
+hours of LJSpeech, so the course makes a small corpus of its own: sentences from a
+deterministic generator (the templates and word lists below, written for this
+course), spoken by espeak-ng (:func:`tacolib.espeak.synthesize`, a steady voice,
+22,050 Hz). One voice, a small vocabulary and short sentences make a corpus a small
+Tacotron 2 can learn to align on a CPU in minutes.
+
+Layout (LJSpeech's, so one loader serves both)::
+
+    <root>/metadata.csv    id|raw|normalized for every utterance (train and test)
+    <root>/test.txt        the held-out ids, one per line
+    <root>/wavs/<id>.wav   16-bit mono PCM, 22,050 Hz
+    <root>/README.md       what this folder is
+    <root>/.build.json     build state (lets an interrupted build resume)
+
+The raw text is full of what normalization must handle: numbers, money, times,
+dates, ordinals, percentages, abbreviations and punctuation. espeak-ng speaks the
+*normalized* text (:func:`tacolib.text.normalize`), so audio and the normalized column
+agree word for word. The test split holds sentences from the same templates whose
+every word also occurs in training: it measures generalization to new combinations,
+not to unknown words.
+
+Sizes
+-----
+``fast``
+    48 utterances (40 train, 8 test); builds in about a second. For CI and quick looks.
+``full``
+    2,100 utterances (2,000 train, 100 test), 1-8 s each (most 1.5-4 s); builds in
+    well under two minutes on two cores.
+
+The build is deterministic (same size and seed, same bytes), re-uses a complete
+corpus, and resumes an interrupted one: each wav is written atomically and
+``metadata.csv`` last.
+
+Examples
+--------
+>>> from tacolib.corpus import tinyspeech
+>>> root = tinyspeech.build("fast")           # data/tinyspeech-fast
+>>> (root / "metadata.csv").read_text().splitlines()[0]   # doctest: +SKIP
+'TS-0001|Mrs. Hall found 3 old maps at the library.|missus hall found three old maps at the library.'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from tacolib.text import normalize
+
+__all__ = ["SIZES", "Prompt", "generate_prompts", "build", "default_root", "VERSION"]
+
+VERSION = 1  # bump when the generator or the synthesis settings change
+SIZES: dict[str, tuple[int, int]] = {"fast": (40, 8), "full": (2000, 100)}  # (train, test)
+VOICE = {"voice": "en-us", "rate": 165, "pitch": 50}
+MIN_WORDS, MAX_WORDS = 4, 22  # normalized words; at 165 wpm about 1.2-7.5 s
+MAX_CHARS = 140
+
+# ---- word lists (written for this course) -----------------------------------------
+
+FIRST = ("Anna Ben Clara David Emma Felix Grace Henry Iris Jack Kate Leo Maya Noah Olive "
+         "Paul Rosa Sam Tina Victor Wendy Alice Oscar Ruth Hugo Nina Peter Lucy Simon Julia").split()
+SURNAME = "Brown Clark Fisher Green Hall Hill Lane Mills Moore Parker Reed Stone Turner Walker Wood Baker Carter Dixon Ellis Ford".split()
+TITLE = ["Mr.", "Mrs.", "Dr.", "Ms.", "Prof.", "Capt."]
+TOWN = ("Ashford Bramley Cloverdale Dunmore Elmwood Fairhaven Glenrock Hollowell Kingsbridge "
+        "Lakeside Millbrook Northfield Oakridge Pinecrest Redcliff Riverton Stonehill Westbury").split()
+SAINT = ["St. Mary's", "St. George's", "St. Clair", "St. Agnes", "St. Luke's"]
+STREET = ["Elm St.", "Oak St.", "Mill Rd.", "Park Ave.", "Hill St.", "Lake Rd.", "Main St.", "Bay Ave."]
+THINGS = [
+    ("apple", "apples"), ("basket", "baskets"), ("blanket", "blankets"), ("book", "books"),
+    ("bottle", "bottles"), ("candle", "candles"), ("chair", "chairs"), ("clock", "clocks"),
+    ("coat", "coats"), ("cup", "cups"), ("drum", "drums"), ("hat", "hats"), ("jar", "jars"),
+    ("kettle", "kettles"), ("ladder", "ladders"), ("lamp", "lamps"), ("letter", "letters"),
+    ("map", "maps"), ("mirror", "mirrors"), ("pencil", "pencils"), ("plate", "plates"),
+    ("ribbon", "ribbons"), ("rope", "ropes"), ("shoe", "shoes"), ("spoon", "spoons"),
+    ("stamp", "stamps"), ("ticket", "tickets"), ("umbrella", "umbrellas"), ("vase", "vases"),
+    ("wagon", "wagons"), ("whistle", "whistles"), ("box", "boxes"), ("brush", "brushes"),
+    ("dish", "dishes"), ("glass", "glasses"), ("knife", "knives"),
+]
+ANIMALS = [
+    ("cat", "cats"), ("dog", "dogs"), ("horse", "horses"), ("goat", "goats"), ("fox", "foxes"),
+    ("owl", "owls"), ("rabbit", "rabbits"), ("duck", "ducks"), ("pony", "ponies"), ("mouse", "mice"),
+    ("sheep", "sheep"), ("hen", "hens"), ("crow", "crows"), ("frog", "frogs"), ("turtle", "turtles"),
+    ("bear", "bears"),
+]
+ADJ = ("red blue green small large old new quiet bright heavy tiny golden wooden silver dusty "
+       "shiny sleepy clever brave gentle noisy careful lucky curious").split()
+VERB = "bought found painted sold carried dropped cleaned borrowed fixed wrapped ordered counted packed mended lost".split()
+PLACE = "market station library harbor bakery museum garden school bridge farm hall bank theater".split()
+MONTH = "January February March April May June July August September October November December".split()
+DAY = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+ROLE = "neighbor teacher cousin landlord pilot gardener tailor mayor".split()
+UNIT = "kilograms meters miles liters hours minutes degrees".split()
+SMALL = "two three four five six seven eight nine ten".split()
+
+
+
+@dataclass(frozen=True)
+class Words:
+    """The word lists a template draws from (all of them, or a subset for the test split)."""
+
+    FIRST: tuple
+    SURNAME: tuple
+    TITLE: tuple
+    TOWN: tuple
+    SAINT: tuple
+    STREET: tuple
+    THINGS: tuple
+    ANIMALS: tuple
+    ADJ: tuple
+    VERB: tuple
+    PLACE: tuple
+    MONTH: tuple
+    DAY: tuple
+    ROLE: tuple
+    UNIT: tuple
+    SMALL: tuple
+
+    def restricted(self, known: set[str]) -> "Words":
+        """Keep the entries whose every word is in ``known`` (lists that would be empty stay whole)."""
+
+        def ok(entry) -> bool:
+            text = " ".join(entry) if isinstance(entry, tuple) else entry
+            return _alpha_words(text) <= known
+
+        kept = {}
+        for name in self.__dataclass_fields__:
+            if name == "SMALL":  # number words, indexed by value: always whole
+                kept[name] = self.SMALL
+                continue
+            items = tuple(e for e in getattr(self, name) if ok(e))
+            kept[name] = items or getattr(self, name)
+        return Words(**kept)
+
+
+ALL_WORDS = Words(**{name: tuple(globals()[name]) for name in Words.__dataclass_fields__})
+
+
+# ---- number makers: each returns the written (raw) form ---------------------------
+
+
+def _count(r: random.Random, w: Words) -> str:
+    n = r.randint(2, 12)
+    return str(n) if r.random() < 0.7 else w.SMALL[min(n, 10) - 2]
+
+
+def _price(r: random.Random) -> str:
+    kind = r.random()
+    if kind < 0.5:
+        return f"${r.randint(1, 49)}.{r.choice(['00', '05', '10', '25', '50', '75', '99'])}"
+    if kind < 0.7:
+        return f"${r.randint(2, 900)}"
+    if kind < 0.9:
+        return f"£{r.choice([5, 10, 20, 25, 50, 100, 200, 250, 500])}"
+    return f"€{r.randint(2, 60)}"
+
+
+def _year(r: random.Random) -> str:
+    return str(r.choice([r.randint(1600, 1999), r.randint(2000, 2025)]))
+
+
+def _big(r: random.Random) -> str:
+    return f"{r.choice([1, 2, 3, 5, 8, 12, 15, 20, 40, 75])},{r.choice([0, 200, 500, 750]):03d}"
+
+
+def _pct(r: random.Random) -> str:
+    return f"{r.choice([5, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 80, 90])}%"
+
+
+def _time(r: random.Random) -> str:
+    h = r.randint(1, 12)
+    m = r.choice([0, 5, 10, 15, 20, 30, 45, 50])
+    if r.random() < 0.15:
+        return f"{h + 12}:{m:02d}"
+    ampm = r.choice(["a.m.", "p.m."])
+    return f"{h} {ampm}" if m == 0 and r.random() < 0.5 else f"{h}:{m:02d} {ampm}"
+
+
+def _ordinal(r: random.Random) -> str:
+    n = r.randint(1, 31)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _decimal(r: random.Random) -> str:
+    return f"{r.randint(0, 9)}.{r.randint(1, 9)}"
+
+
+# ---- templates ----------------------------------------------------------------------
+
+
+def _person(r: random.Random, w: Words) -> str:
+    x = r.random()
+    if x < 0.45:
+        return r.choice(w.FIRST)
+    if x < 0.85:
+        return f"{r.choice(w.TITLE)} {r.choice(w.SURNAME)}"
+    return f"{r.choice(w.FIRST)} {r.choice(w.SURNAME)}"
+
+
+def _thing(r: random.Random, w: Words, plural: bool = False) -> str:
+    s, p = r.choice(w.THINGS)
+    return p if plural else s
+
+
+def _animal(r: random.Random, w: Words, plural: bool = False) -> str:
+    s, p = r.choice(w.ANIMALS)
+    return p if plural else s
+
+
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+TEMPLATES: list[Callable[[random.Random, Words], str]] = [
+    lambda r, w: f"{_person(r, w)} {r.choice(w.VERB)} {_count(r, w)} {r.choice(w.ADJ)} {_thing(r, w, True)} at the {r.choice(w.PLACE)}.",
+    lambda r, w: f"{_person(r, w)} paid {_price(r)} for {_a(r.choice(w.ADJ))} {_thing(r, w)}.",
+    lambda r, w: f"The {r.choice(w.ADJ)} {_animal(r, w)} slept until {_time(r)}.",
+    lambda r, w: f"Meet me at {r.randint(1, 250)} {r.choice(w.STREET)}",
+    lambda r, w: f"On the {_ordinal(r)} of {r.choice(w.MONTH)}, {_person(r, w)} {r.choice(w.VERB)} {_a(r.choice(w.ADJ))} {_thing(r, w)}.",
+    lambda r, w: f"In {_year(r)}, {r.choice(w.TOWN)} had {_big(r)} people.",
+    lambda r, w: f"Prices at the {r.choice(w.PLACE)} rose by {_pct(r)} in {r.choice(w.MONTH)}.",
+    lambda r, w: f"{_person(r, w)} and {_person(r, w)} arrived at {_time(r)}.",
+    lambda r, w: f"Is the {_thing(r, w)} really {r.choice(w.ADJ)}?",
+    lambda r, w: f"What {_a(r.choice(w.ADJ))} {_animal(r, w)}!",
+    lambda r, w: f"Take the {_ordinal(r)} train to {r.choice(w.TOWN)}; it leaves at {_time(r)}.",
+    lambda r, w: f"The {r.choice(w.PLACE)} sold {_big(r)} {_thing(r, w, True)} in {_year(r)}.",
+    lambda r, w: f"Room No. {r.randint(1, 99)} is on the {_ordinal(r)} floor.",
+    lambda r, w: f"She paid {_price(r)} for {_count(r, w)} {_thing(r, w, True)}, {_thing(r, w, True)}, etc.",
+    lambda r, w: f"The {_thing(r, w)} weighs {_decimal(r)} kilograms.",
+    lambda r, w: f"{_person(r, w)} said, \"The {_animal(r, w)} is {r.choice(w.ADJ)}.\"",
+    lambda r, w: f"{_person(r, w)} (our {r.choice(w.ROLE)}) will call at {_time(r)}.",
+    lambda r, w: f"We walked {_decimal(r)} miles to {r.choice(w.SAINT)} {r.choice(['church', 'hall', 'school'])} on {r.choice(w.DAY)}.",
+    lambda r, w: f"Only {_pct(r)} of the {_animal(r, w, True)} in {r.choice(w.TOWN)} are {r.choice(w.ADJ)}.",
+    lambda r, w: f"Why did {_person(r, w)} sell the {r.choice(w.ADJ)} {_thing(r, w)}?",
+    lambda r, w: f"My {r.choice(w.ROLE)} was born in {_year(r)}.",
+    lambda r, w: f"Our {r.choice(w.ROLE)}, {_person(r, w)}, keeps {_count(r, w)} {_animal(r, w, True)} and {_a(_animal(r, w))}.",
+    lambda r, w: f"The {r.choice(w.PLACE)} opens at {_time(r)} on {r.choice(w.DAY)}s.",
+    lambda r, w: f"Look, {_count(r, w)} {r.choice(w.ADJ)} {_animal(r, w, True)} near the {r.choice(w.PLACE)}!",
+    lambda r, w: f"It is {r.randint(2, 40)} {r.choice(w.UNIT)} from {r.choice(w.TOWN)} to {r.choice(w.TOWN)}.",
+    lambda r, w: f"{_person(r, w)} left {r.choice(w.TOWN)} on {r.choice(w.DAY)}, the {_ordinal(r)} of {r.choice(w.MONTH)}.",
+    lambda r, w: f"The {r.choice(w.ADJ)} {_thing(r, w)} cost {_price(r)}, not {_price(r)}.",
+    lambda r, w: f"Please bring the {_thing(r, w, True)} to {r.choice(w.STREET)} before {_time(r)}.",
+    lambda r, w: f"{_person(r, w)} counted {_big(r)} {_thing(r, w, True)} and {_count(r, w)} {_animal(r, w, True)}.",
+    lambda r, w: f"Do you like the {r.choice(w.ADJ)} {_thing(r, w)} or the {r.choice(w.ADJ)} one?",
+]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One TinySpeech sentence: ``id``, ``raw`` text, ``normalized`` text, ``split``, ``template``."""
+
+    id: str
+    raw: str
+    normalized: str
+    split: str  # "train" | "test"
+    template: int
+
+
+def _candidates(seed: int, words: Words = ALL_WORDS, accept: Callable[[int, str], bool] | None = None):
+    """Endless deterministic stream of (template index, raw, normalized) within length limits.
+
+    ``accept(template, raw)``, when given, is a cheap filter applied before normalizing.
+    """
+    r = random.Random(seed)
+    while True:
+        t = r.randrange(len(TEMPLATES))
+        raw = TEMPLATES[t](r, words).replace("..", ".")  # "... at 5 p.m." + "." ends with one full stop
+        if accept is not None and not accept(t, raw):
+            continue
+        norm = normalize(raw)
+        n_words = len(norm.split())
+        if MIN_WORDS <= n_words <= MAX_WORDS and len(norm) <= MAX_CHARS:
+            yield t, raw, norm
+
+
+def _alpha_words(raw: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]+", raw)}
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip("!'(),-.:;?") for w in text.split()} - {""}
+
+
+def generate_prompts(size: str = "full", seed: int = 0) -> list[Prompt]:
+    """The sentences of a TinySpeech corpus: training ones first, then the test split.
+
+    Training sentences are the first distinct sentences of the stream. Test sentences
+    are later distinct ones whose template and every word also occur in training.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``size``.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown TinySpeech size {size!r}; choose one of {sorted(SIZES)}")
+    n_train, n_test = SIZES[size]
+    r_state = random.Random(seed)
+    stream = _candidates(seed)
+    seen: set[str] = set()
+    train: list[tuple[int, str, str]] = []
+    while len(train) < n_train:
+        t, raw, norm = next(stream)
+        if norm not in seen:
+            seen.add(norm)
+            train.append((t, raw, norm))
+    vocab = set().union(*(_words(n) for _, _, n in train))
+    raw_vocab = set().union(*(_alpha_words(raw) for _, raw, _ in train))
+    templates = {t for t, _, _ in train}
+    # test sentences: their own stream (seeded from the same seed) drawing from the word
+    # lists restricted to words seen in training, pre-filtered on the raw words so that
+    # most candidates need not be normalized
+    stream = _candidates(
+        r_state.randrange(2**31) + 1,
+        ALL_WORDS.restricted(raw_vocab),
+        lambda t, raw: t in templates and _alpha_words(raw) <= raw_vocab,
+    )
+    test: list[tuple[int, str, str]] = []
+    for _ in range(200_000):
+        if len(test) == n_test:
+            break
+        t, raw, norm = next(stream)
+        if norm not in seen and _words(norm) <= vocab:
+            seen.add(norm)
+            test.append((t, raw, norm))
+    else:  # pragma: no cover - the word lists make this unreachable for the sizes above
+        raise RuntimeError(f"could not find {n_test} test sentences covered by the training vocabulary")
+    out = [Prompt(f"TS-{i + 1:04d}", raw, norm, "train", t) for i, (t, raw, norm) in enumerate(train)]
+    out += [Prompt(f"TS-{n_train + i + 1:04d}", raw, norm, "test", t) for i, (t, raw, norm) in enumerate(test)]
+    return out
+
+
+# ---- building ------------------------------------------------------------------------
+
+
+def default_root(size: str = "full", seed: int = 0) -> Path:
+    """``data_dir()/tinyspeech`` (full) or ``tinyspeech-fast``; ``-seed<N>`` when seed != 0."""
+    from tacolib.runtime import data_dir
+
+    name = "tinyspeech" if size == "full" else f"tinyspeech-{size}"
+    if seed:
+        name += f"-seed{seed}"
+    return data_dir() / name
+
+
+_README = """# TinySpeech ({size}, seed {seed})
+
+Generated by `tacolib.corpus.tinyspeech.build` (generator version {version}): sentences
+from the course's own templates, spoken by espeak-ng ({voice}, {rate} words per minute).
+Delete this folder to rebuild it; the same size and seed give the same bytes.
+
+- `metadata.csv`: id|raw|normalized, LJSpeech's layout ({n} utterances, train and test)
+- `test.txt`: the {n_test} held-out ids (sentences whose words and templates occur in training)
+- `wavs/<id>.wav`: 16-bit mono PCM, 22,050 Hz
+"""
+
+
+def _files(prompts: list[Prompt], size: str, seed: int) -> dict[str, str]:
+    metadata = "".join(f"{p.id}|{p.raw}|{p.normalized}\n" for p in prompts)
+    test = "".join(f"{p.id}\n" for p in prompts if p.split == "test")
+    readme = _README.format(size=size, seed=seed, version=VERSION, n=len(prompts), n_test=test.count("\n"), **VOICE)
+    return {"metadata.csv": metadata, "test.txt": test, "README.md": readme}
+
+
+def _fingerprint(files: dict[str, str]) -> str:
+    h = hashlib.sha256(json.dumps({"version": VERSION, "voice": VOICE}, sort_keys=True).encode())
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _wav_bytes(wav: np.ndarray, sample_rate: int) -> bytes:
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    pcm = np.clip(np.round(wav * 32768.0), -32768, 32767).astype(np.int16)
+    sf.write(buf, pcm, sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def _code_hash() -> str:
+    """Hash of the code that decides the corpus content (this generator and the normalizer)."""
+    import tacolib.text
+
+    h = hashlib.sha256()
+    for path in (Path(__file__), Path(tacolib.text.__file__)):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _state(size: str, seed: int, fingerprint: str, complete: bool) -> dict:
+    return {"version": VERSION, "size": size, "seed": seed, "code": _code_hash(), "fingerprint": fingerprint, "complete": complete}
+
+
+def _quick_complete(root: Path, size: str, seed: int) -> bool:
+    """True when ``.build.json`` says this exact build finished and every wav is there.
+
+    Lets a re-use skip generating the sentences (and importing ``inflect``, which takes
+    seconds). Any change to the generator or the normalizer's code falls back to the
+    full comparison of the files.
+    """
+    try:
+        state = json.loads((root / ".build.json").read_text())
+        meta = (root / "metadata.csv").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    if state != {**_state(size, seed, state.get("fingerprint", ""), True)}:
+        return False
+    ids = [line.split("|", 1)[0] for line in meta.splitlines() if line]
+    return bool(ids) and all((root / "wavs" / f"{i}.wav").is_file() for i in ids)
+
+
+def _is_complete(root: Path, files: dict[str, str], prompts: list[Prompt]) -> bool:
+    for name, text in files.items():
+        p = root / name
+        if not p.is_file() or p.read_text(encoding="utf-8") != text:
+            return False
+    return all((root / "wavs" / f"{p.id}.wav").is_file() for p in prompts)
+
+
+def build(size: str = "fast", root: str | Path | None = None, seed: int = 0, progress: bool = True) -> Path:
+    """Build (or re-use, or finish) a TinySpeech corpus and return its folder.
+
+    Parameters
+    ----------
+    size : {"fast", "full"}
+        48 or 2,100 utterances (see the module docstring).
+    root : str or Path, optional
+        Output folder; default :func:`default_root` (under :func:`tacolib.data_dir`).
+    seed : int
+        Seed of the sentence generator. Same size and seed: the same bytes.
+    progress : bool
+        Show a tqdm progress bar while synthesizing.
+
+    Returns
+    -------
+    Path
+        The corpus folder (``metadata.csv``, ``test.txt``, ``wavs/``).
+
+    Notes
+    -----
+    A complete corpus (all files as expected, every wav present) is returned at once.
+    Otherwise ``.build.json`` records what is being built; wavs left by an interrupted
+    build of the same corpus are kept and the rest is synthesized. A folder built by
+    another version or seed is rebuilt from scratch. Each wav is written atomically
+    (temporary file, then rename) and ``metadata.csv`` last, so a folder with a
+    ``metadata.csv`` is never half-built.
+    """
+    from tqdm.auto import tqdm
+
+    from tacolib.espeak import synthesize
+
+    root = Path(root) if root is not None else default_root(size, seed)
+    state_path = root / ".build.json"
+    if _quick_complete(root, size, seed):
+        return root
+    prompts = generate_prompts(size, seed)
+    files = _files(prompts, size, seed)
+    if _is_complete(root, files, prompts):
+        _write_atomic(state_path, json.dumps(_state(size, seed, _fingerprint(files), complete=True)).encode())
+        return root
+    fingerprint = _fingerprint(files)
+    wavs = root / "wavs"
+    resumable = False
+    if state_path.is_file():
+        try:
+            resumable = json.loads(state_path.read_text()).get("fingerprint") == fingerprint
+        except (ValueError, OSError):
+            resumable = False
+    if root.is_dir() and any(root.iterdir()) and not state_path.is_file():
+        raise FileExistsError(
+            f"{root} is not empty and is not a TinySpeech folder (no .build.json): "
+            "refusing to overwrite it; pass an empty or new folder as root"
+        )
+    if not resumable:  # another version, size or seed was built here: start over
+        for name in files:
+            (root / name).unlink(missing_ok=True)
+        if wavs.exists():
+            shutil.rmtree(wavs)
+    wavs.mkdir(parents=True, exist_ok=True)
+    (root / "metadata.csv").unlink(missing_ok=True)  # written last: its presence means "complete"
+    _write_atomic(state_path, json.dumps(_state(size, seed, fingerprint, complete=False)).encode())
+
+    todo = [p for p in prompts if not (wavs / f"{p.id}.wav").is_file()]
+    bar = tqdm(todo, desc=f"TinySpeech ({size})", unit="utt", disable=not progress or not todo)
+    for p in bar:
+        wav, sr = synthesize(p.normalized, **VOICE)
+        _write_atomic(wavs / f"{p.id}.wav", _wav_bytes(wav, sr))
+    bar.close()
+    for name in ("test.txt", "README.md", "metadata.csv"):  # metadata last
+        _write_atomic(root / name, files[name].encode("utf-8"))
+    _write_atomic(state_path, json.dumps(_state(size, seed, fingerprint, complete=True)).encode())
+    return root

@@ -1,0 +1,530 @@
+"""Datasets and batching: corpus folder -> (tokens, mel) items -> padded batches.
+
+::
+
+    <root>/metadata.csv + wavs/ ──TTSDataset──► {"id", "text", "tokens" (T_in,), "mel" (T_out, n_mels)}
+                                ──collate────► batch dict (see CONTRIBUTING.md)
+    lengths ──LengthBatchSampler("random" | "bucket" | "sorted")──► lists of indices
+
+Mels are computed once and cached as ``.npy`` files (the seed's preprocessing step)
+under ``data_dir()/cache/mels/<corpus>-<hash of its path>/<hash of the audio config>/``,
+so a change to any audio setting (sample rate, n_fft, trimming, ...) uses a fresh
+folder and a re-recorded wav (newer than its cache file) is recomputed. Corpus
+folders are never written to (the LJSpeech sample is read-only).
+
+Bad data, and what happens to it (each logged on the ``tacolib.data`` logger with the
+file and the reason; never a silent wrong batch):
+
+* metadata line with the wrong number of fields, empty or duplicate id: skipped
+  (:func:`tacolib.corpus.read_metadata`);
+* missing wav, or a file libsndfile cannot open: skipped when the dataset is built;
+* a wav that opens but cannot be decoded (truncated, NaN) when first loaded:
+  ``__getitem__`` returns None and :func:`collate` drops it (the batch is smaller);
+  :meth:`TTSDataset.preprocess` finds all such files up front and removes them;
+* another sample rate: resampled to ``cfg.audio.sample_rate`` on load (logged once
+  per dataset, with the number of files);
+* text with nothing speakable, or longer than ``cfg.text.max_text_len`` symbols, or
+  audio longer than ``cfg.data.max_mel_frames`` (when > 0): skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from tacolib.config import Config
+from tacolib.symbols import PAD_ID
+
+__all__ = [
+    "TTSDataset",
+    "collate",
+    "make_collate",
+    "LengthBatchSampler",
+    "make_sampler",
+    "make_loader",
+    "example_batch",
+    "audio_config_hash",
+    "SAMPLERS",
+]
+
+logger = logging.getLogger("tacolib.data")
+
+SAMPLERS = ("random", "bucket", "sorted", "sequential")
+
+
+def audio_config_hash(cfg_audio) -> str:
+    """12 hex digits identifying every setting of an :class:`~tacolib.config.AudioConfig`."""
+    d = dataclasses.asdict(cfg_audio)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _default_cache_dir(root: Path, cfg_audio) -> Path:
+    from tacolib.runtime import data_dir
+
+    root = root.resolve()
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", root.name)[:40]
+    key = hashlib.sha256(str(root).encode()).hexdigest()[:8]
+    return data_dir() / "cache" / "mels" / f"{name}-{key}" / audio_config_hash(cfg_audio)
+
+
+class TTSDataset(torch.utils.data.Dataset):
+    """Utterances of a corpus in LJSpeech layout as (token ids, scaled mel) pairs.
+
+    Parameters
+    ----------
+    root : str or Path
+        Corpus folder with ``metadata.csv`` and ``wavs/`` (TinySpeech or LJSpeech).
+    cfg : Config
+        Uses ``cfg.audio`` (mel settings, trimming), ``cfg.text`` (EOS, max length)
+        and ``cfg.data`` (``val_fraction`` for corpora without ``test.txt``,
+        ``max_mel_frames``).
+    ids : list of str, optional
+        Exactly these utterances, in this order (``split`` is then ignored). Unknown
+        ids raise ``KeyError`` naming them.
+    split : {"train", "test", "all"}
+        Which part of the corpus: the ids listed in ``<root>/test.txt`` form the test
+        split (without that file, a fixed ``cfg.data.val_fraction`` of the ids; see
+        :func:`tacolib.corpus.split_ids`).
+    cache_dir : str or Path, optional
+        Where mels are cached; default under :func:`tacolib.data_dir` (see module doc).
+        ``False`` disables the cache.
+
+    Items
+    -----
+    ``__getitem__`` returns a dict: ``id`` (str), ``text`` (normalized str), ``tokens``
+    (``(T_in,)`` long, EOS included when ``cfg.text.add_eos``), ``mel``
+    (``(T_out, n_mels)`` float32, scaled to ``[-max_abs_value, max_abs_value]``) -- or
+    None when the wav turns out to be undecodable (logged; :func:`collate` drops it).
+
+    Attributes
+    ----------
+    ids, texts : list of str
+    lengths : list of int
+        Mel frames per item: exact once cached, else estimated from the wav header
+        (before trimming). Used by the samplers.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        cfg: Config,
+        ids: Sequence[str] | None = None,
+        split: str = "train",
+        cache_dir: str | Path | None | bool = None,
+    ):
+        import soundfile as sf
+
+        from tacolib.corpus import read_metadata, split_ids
+        from tacolib.text import normalize, text_to_ids
+
+        if split not in ("train", "test", "all"):
+            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+        self.root = Path(root)
+        self.cfg = cfg
+        self.split = split
+        utts = read_metadata(self.root)
+        by_id = {u.id: u for u in utts}
+        if ids is not None:
+            unknown = [i for i in ids if i not in by_id]
+            if unknown:
+                raise KeyError(f"ids not in {self.root / 'metadata.csv'}: {unknown[:10]}")
+            chosen = [by_id[i] for i in ids]
+        elif split == "all":
+            chosen = utts
+        else:
+            train, test = split_ids(self.root, [u.id for u in utts], cfg.data.val_fraction)
+            keep = set(train if split == "train" else test)
+            chosen = [u for u in utts if u.id in keep]
+
+        if cache_dir is False:
+            self.cache_dir = None
+        else:
+            self.cache_dir = Path(cache_dir) if cache_dir else _default_cache_dir(self.root, cfg.audio)
+
+        a = cfg.audio
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.wavs: list[Path] = []
+        self.lengths: list[int] = []
+        self._tokens: list[torch.Tensor] = []
+        self.skipped: dict[str, str] = {}  # id -> reason
+        resampled = 0
+        for u in chosen:
+            if not u.wav.is_file():
+                self._skip(u.id, f"wav file missing: {u.wav}")
+                continue
+            try:
+                info = sf.info(str(u.wav))
+            except Exception as e:  # libsndfile cannot open it
+                self._skip(u.id, f"{u.wav}: not readable audio ({e})")
+                continue
+            if info.frames == 0:
+                self._skip(u.id, f"{u.wav}: holds no samples")
+                continue
+            try:
+                text = normalize(u.normalized)
+            except ValueError as e:
+                self._skip(u.id, f"transcript not speakable: {e}")
+                continue
+            if len(text) + int(cfg.text.add_eos) > cfg.text.max_text_len:
+                self._skip(u.id, f"transcript has {len(text)} symbols > text.max_text_len={cfg.text.max_text_len}")
+                continue
+            if info.samplerate != a.sample_rate:
+                resampled += 1
+            n_samples = int(info.frames * a.sample_rate / info.samplerate)
+            length = self._cached_length(u.id, u.wav)
+            if length is None:
+                length = 1 + n_samples // a.hop_length
+            if cfg.data.max_mel_frames and length > cfg.data.max_mel_frames:
+                self._skip(u.id, f"{length} mel frames > data.max_mel_frames={cfg.data.max_mel_frames}")
+                continue
+            self.ids.append(u.id)
+            self.texts.append(text)
+            self.wavs.append(u.wav)
+            self.lengths.append(length)
+            self._tokens.append(text_to_ids(text, add_eos=cfg.text.add_eos, normalized=True))
+        if resampled:
+            logger.info("%s: %d wav file(s) are not at %d Hz and will be resampled on load", self.root, resampled, a.sample_rate)
+        if not self.ids:
+            raise ValueError(f"no usable utterance in {self.root} (split={split!r}); skipped: {dict(list(self.skipped.items())[:5])}")
+
+    # ---- helpers -----------------------------------------------------------------
+    def _skip(self, uid: str, reason: str) -> None:
+        self.skipped[uid] = reason
+        logger.warning("skipped %s: %s", uid, reason)
+
+    def _cache_path(self, uid: str) -> Path | None:
+        return None if self.cache_dir is None else self.cache_dir / f"{uid}.npy"
+
+    def _cached_length(self, uid: str, wav: Path) -> int | None:
+        p = self._cache_path(uid)
+        if p is None or not p.is_file() or p.stat().st_mtime < wav.stat().st_mtime:
+            return None
+        try:
+            return int(np.load(p, mmap_mode="r").shape[0])
+        except (ValueError, OSError):
+            return None
+
+    def load_mel(self, index: int) -> torch.Tensor:
+        """The scaled mel of item ``index``: ``(T_out, n_mels)`` float32, from cache when valid.
+
+        Raises
+        ------
+        tacolib.audio.AudioError, FileNotFoundError
+            The wav cannot be decoded (names the file).
+        """
+        from tacolib.audio import load_wav, mel_spectrogram
+
+        uid, wav_path = self.ids[index], self.wavs[index]
+        cache = self._cache_path(uid)
+        if cache is not None and cache.is_file() and cache.stat().st_mtime >= wav_path.stat().st_mtime:
+            try:
+                return torch.from_numpy(np.load(cache))
+            except (ValueError, OSError):
+                logger.warning("%s: unreadable mel cache, recomputing", cache)
+        a = self.cfg.audio
+        wav = load_wav(wav_path, a.sample_rate, trim=a.trim_silence, top_db=a.trim_top_db)  # (T,)
+        mel = mel_spectrogram(wav, a).float()  # (T_out, n_mels)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cfg_file = cache.parent / "audio_config.json"
+            if not cfg_file.exists():
+                _atomic_write(cfg_file, json.dumps(dataclasses.asdict(a), indent=2).encode())
+            tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.tmp.npy")
+            np.save(tmp, mel.numpy())
+            os.replace(tmp, cache)
+        self.lengths[index] = int(mel.shape[0])
+        return mel
+
+    def preprocess(self, progress: bool = True) -> "TTSDataset":
+        """Compute and cache every mel now (the seed's preprocessing step).
+
+        Utterances whose audio cannot be decoded are removed from the dataset (logged
+        and listed in ``self.skipped``); ``lengths`` become exact. Returns ``self``.
+        """
+        from tqdm.auto import tqdm
+
+        from tacolib.audio import AudioError
+
+        bad = []
+        for i in tqdm(range(len(self.ids)), desc="mels", unit="utt", disable=not progress):
+            try:
+                self.load_mel(i)
+            except (AudioError, FileNotFoundError) as e:
+                self._skip(self.ids[i], str(e))
+                bad.append(i)
+        for i in reversed(bad):
+            for lst in (self.ids, self.texts, self.wavs, self.lengths, self._tokens):
+                del lst[i]
+        return self
+
+    # ---- Dataset protocol --------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> dict | None:
+        from tacolib.audio import AudioError
+
+        try:
+            mel = self.load_mel(index)
+        except (AudioError, FileNotFoundError) as e:
+            logger.warning("dropped %s from its batch: %s", self.ids[index], e)
+            return None
+        return {"id": self.ids[index], "text": self.texts[index], "tokens": self._tokens[index], "mel": mel}
+
+    def __repr__(self) -> str:
+        return f"TTSDataset({str(self.root)!r}, split={self.split!r}, {len(self)} utterances)"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# ---- batching ----------------------------------------------------------------------
+
+
+def collate(items: Sequence[dict | None], cfg: Config) -> dict:
+    """Pad a list of dataset items into a batch (the table in CONTRIBUTING.md).
+
+    Items are ordered by decreasing text length (what ``pack_padded_sequence`` with
+    ``enforce_sorted=True`` expects); ``ids`` and ``texts`` follow the same order.
+    None items (undecodable audio, see :class:`TTSDataset`) are dropped.
+
+    Parameters
+    ----------
+    items : list of dict
+        ``{"id", "text", "tokens" (T_in_i,), "mel" (T_out_i, n_mels)}``.
+    cfg : Config
+        ``cfg.audio.pad_value`` pads mels; ``cfg.model.r`` rounds ``T_out`` up.
+
+    Returns
+    -------
+    dict
+        ``text`` (B, T_in) long padded with 0; ``text_lengths`` (B,) long;
+        ``mel`` (B, T_out, n_mels) float padded with ``pad_value``, ``T_out`` a multiple
+        of ``r``; ``mel_lengths`` (B,) long; ``gate_targets`` (B, T_out) float, 1.0 from
+        the last real frame on; ``mel_mask`` (B, T_out) bool, True on real frames;
+        ``ids``, ``texts`` lists of str.
+
+    Raises
+    ------
+    ValueError
+        No item left, or items with different numbers of mel channels.
+    """
+    kept = [it for it in items if it is not None]
+    if len(kept) < len(items):
+        logger.warning("collate: %d of %d items had unreadable audio and were dropped", len(items) - len(kept), len(items))
+    if not kept:
+        raise ValueError("collate: no usable item in this batch (all were None)")
+    kept = sorted(kept, key=lambda it: -len(it["tokens"]))  # stable: ties keep their order
+    n_mels = {int(it["mel"].shape[-1]) for it in kept}
+    if len(n_mels) != 1:
+        raise ValueError(f"collate: items have different numbers of mel channels {sorted(n_mels)}")
+    (n_mels,) = n_mels
+    r = max(1, int(cfg.model.r))
+    B = len(kept)
+    text_lengths = torch.tensor([len(it["tokens"]) for it in kept], dtype=torch.long)  # (B,)
+    mel_lengths = torch.tensor([int(it["mel"].shape[0]) for it in kept], dtype=torch.long)  # (B,)
+    if int(mel_lengths.min()) < 1:
+        bad = [it["id"] for it in kept if it["mel"].shape[0] < 1]
+        raise ValueError(f"collate: empty mel for {bad}")
+    T_in = int(text_lengths.max())
+    T_out = -(-int(mel_lengths.max()) // r) * r  # round up to a multiple of r
+
+    text = torch.full((B, T_in), PAD_ID, dtype=torch.long)  # (B, T_in)
+    mel = torch.full((B, T_out, n_mels), float(cfg.audio.pad_value), dtype=torch.float32)  # (B, T_out, n_mels)
+    for b, it in enumerate(kept):
+        text[b, : text_lengths[b]] = it["tokens"]
+        mel[b, : mel_lengths[b]] = torch.as_tensor(it["mel"], dtype=torch.float32)
+    frames = torch.arange(T_out).unsqueeze(0)  # (1, T_out)
+    mel_mask = frames < mel_lengths.unsqueeze(1)  # (B, T_out)
+    gate_targets = (frames >= (mel_lengths - 1).unsqueeze(1)).float()  # (B, T_out)
+    return {
+        "text": text,
+        "text_lengths": text_lengths,
+        "mel": mel,
+        "mel_lengths": mel_lengths,
+        "gate_targets": gate_targets,
+        "mel_mask": mel_mask,
+        "ids": [it["id"] for it in kept],
+        "texts": [it["text"] for it in kept],
+    }
+
+
+def make_collate(cfg: Config) -> functools.partial:
+    """``collate`` bound to ``cfg``: a picklable ``collate_fn`` for a DataLoader (workers too)."""
+    return functools.partial(collate, cfg=cfg)
+
+
+# ---- samplers ----------------------------------------------------------------------
+
+
+class LengthBatchSampler(torch.utils.data.Sampler):
+    """Yields batches (lists of indices) in one of four orders.
+
+    ``"random"``
+        Shuffle everything, cut into batches. Lengths within a batch vary widely, so
+        much of each batch is padding.
+    ``"bucket"``
+        Shuffle, cut into pools of ``bucket_size`` batches, sort each pool by length,
+        cut it into batches, shuffle the batches. Similar lengths share a batch (little
+        padding) yet every epoch sees new, randomly ordered batches.
+    ``"sorted"``
+        Sort everything by length once; the same batches in the same order every
+        epoch (the seed's setup that failed to train: the model sees short
+        utterances, then long ones, and every batch is alike).
+    ``"sequential"``
+        Dataset order, no shuffling (evaluation).
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Length of each item (mel frames).
+    batch_size : int
+    kind : str
+        One of :data:`SAMPLERS`.
+    seed : int
+        Epoch ``e`` shuffles with ``seed + e``; the epoch advances on each iteration
+        (or set it with :meth:`set_epoch`).
+    drop_last : bool
+        Drop a final incomplete batch.
+    bucket_size : int
+        Batches per sorting pool for ``"bucket"``.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        kind: str = "bucket",
+        seed: int = 0,
+        drop_last: bool = False,
+        bucket_size: int = 8,
+    ):
+        if kind not in SAMPLERS:
+            raise ValueError(f"unknown sampler kind {kind!r}; choose one of {SAMPLERS}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if len(lengths) == 0:
+            raise ValueError("cannot sample from an empty dataset")
+        self.lengths = list(lengths)
+        self.batch_size = int(batch_size)
+        self.kind = kind
+        self.seed = int(seed)
+        self.drop_last = drop_last
+        self.bucket_size = max(1, int(bucket_size))
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _chunks(self, idx: list[int]) -> list[list[int]]:
+        out = [idx[i : i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        if self.drop_last and out and len(out[-1]) < self.batch_size:
+            out.pop()
+        return out
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        """The batches of ``epoch`` (deterministic for a given seed and epoch)."""
+        n = len(self.lengths)
+        rng = random.Random(self.seed + epoch)
+        if self.kind == "sequential":
+            return self._chunks(list(range(n)))
+        if self.kind == "sorted":
+            return self._chunks(sorted(range(n), key=lambda i: (self.lengths[i], i)))
+        idx = list(range(n))
+        rng.shuffle(idx)
+        if self.kind == "random":
+            return self._chunks(idx)
+        pool = self.batch_size * self.bucket_size
+        batches = []
+        for start in range(0, n, pool):
+            chunk = sorted(idx[start : start + pool], key=lambda i: self.lengths[i])
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.batches(self.epoch)
+        self.epoch += 1
+        return iter(batches)
+
+    def __len__(self) -> int:
+        return len(self.batches(self.epoch))
+
+
+def make_sampler(dataset: TTSDataset, kind: str, batch_size: int, seed: int = 0, drop_last: bool = False) -> LengthBatchSampler:
+    """A :class:`LengthBatchSampler` over ``dataset.lengths``."""
+    return LengthBatchSampler(dataset.lengths, batch_size, kind=kind, seed=seed, drop_last=drop_last)
+
+
+def make_loader(dataset: TTSDataset, cfg: Config, shuffle: bool = True, batch_size: int | None = None) -> torch.utils.data.DataLoader:
+    """A DataLoader of batches for training (``shuffle``: sampler ``cfg.train.sampler``) or
+    evaluation (dataset order), with ``cfg.train.batch_size`` (or ``batch_size``),
+    ``cfg.train.num_workers`` and ``cfg.train.seed``."""
+    bs = batch_size or cfg.train.batch_size
+    kind = cfg.train.sampler if shuffle else "sequential"
+    sampler = make_sampler(dataset, kind, min(bs, len(dataset)), seed=cfg.train.seed)
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=make_collate(cfg),
+        num_workers=cfg.train.num_workers,
+        persistent_workers=False,
+    )
+
+
+# ---- a real batch, for the notebooks ----------------------------------------------------
+
+
+def example_batch(cfg: Config, n: int = 4, split: str = "train", corpus: str = "tinyspeech", seed: int = 0) -> dict:
+    """A real padded batch of ``n`` utterances, for running modules on real data.
+
+    Parameters
+    ----------
+    cfg : Config
+    n : int
+        Batch size (capped at the number of utterances available).
+    split : {"train", "test", "all"}
+    corpus : str
+        ``"tinyspeech"`` (the fast TinySpeech, built on first use in about a second),
+        ``"ljspeech-sample"`` (the 32 real LJSpeech utterances beside the checkout;
+        FileNotFoundError when absent), or a path to any corpus folder.
+    seed : int
+        Which utterances: the same seed gives the same batch.
+
+    Returns
+    -------
+    dict
+        A batch as returned by :func:`collate`.
+    """
+    if corpus == "tinyspeech":
+        from tacolib.corpus import tinyspeech
+
+        root = tinyspeech.build("fast", progress=False)
+    elif corpus in ("ljspeech-sample", "ljspeech_sample"):
+        from tacolib.runtime import ljspeech_sample_dir
+
+        root = ljspeech_sample_dir()
+        if root is None:
+            raise FileNotFoundError("the LJSpeech sample is not at ../shared/ljspeech-sample (set TACOLIB_LJSPEECH_SAMPLE)")
+    else:
+        root = Path(corpus)
+    ds = TTSDataset(root, cfg, split=split)
+    picks = sorted(random.Random(seed).sample(range(len(ds)), min(n, len(ds))))
+    return collate([ds[i] for i in picks], cfg)
