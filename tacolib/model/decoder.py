@@ -127,7 +127,16 @@ class Decoder(nn.Module):
         """The all-zero frame ``(B, n_mels)`` that starts the loop."""
         return memory.new_zeros(memory.shape[0], self.n_mels)
 
-    def step(self, prenet_out: torch.Tensor, state: dict, memory: torch.Tensor, processed_memory: torch.Tensor, mask: torch.Tensor | None):
+    def step(
+        self,
+        prenet_out: torch.Tensor,
+        state: dict,
+        memory: torch.Tensor,
+        processed_memory: torch.Tensor,
+        mask: torch.Tensor | None,
+        zoneout_masks: tuple[torch.Tensor, torch.Tensor] | None = None,
+        project: bool = True,
+    ):
         """One decoder step (the readable version; :meth:`inference` runs a faster copy).
 
         Parameters
@@ -135,33 +144,39 @@ class Decoder(nn.Module):
         prenet_out : torch.Tensor
             ``(B, d_pre)`` prenet output for the previous frame.
         state : dict
-            From :meth:`initial_state` or the previous step; updated and returned.
+            From :meth:`initial_state` or the previous step; a new dict is returned.
         memory, processed_memory : torch.Tensor
             ``(B, T_in, d_enc)`` and ``(B, T_in, attention_dim)``.
         mask : torch.Tensor or None
             ``(B, T_in)`` bool, True on real encoder positions.
+        zoneout_masks : tuple of torch.Tensor, optional
+            This step's masks for the attention and decoder LSTMs (training).
+        project : bool
+            False skips the mel/stop projections (training does them for all steps at once).
 
         Returns
         -------
-        frames : torch.Tensor
+        frames : torch.Tensor or None
             ``(B, r * n_mels)``.
-        gate_logits : torch.Tensor
+        gate_logits : torch.Tensor or None
             ``(B, r)``.
         weights : torch.Tensor
             ``(B, T_in)`` attention weights of this step.
         state : dict
+            Also holds ``"out"``, the ``(B, d_dec + d_enc)`` input of the projections.
         """
+        keep_att, keep_dec = zoneout_masks if zoneout_masks is not None else (None, None)
         x = torch.cat([prenet_out, state["context"]], dim=-1)  # (B, d_pre + d_enc)
-        s, (h_att, c_att) = self.attention_rnn(x, (state["h_att"], state["c_att"]))  # (B, d_att)
+        s, (h_att, c_att) = self.attention_rnn(x, (state["h_att"], state["c_att"]), keep_att)  # (B, d_att)
         weights_cat = torch.stack([state["weights"], state["cum_weights"]], dim=1)  # (B, 2, T_in)
         context, weights = self.attention(s, memory, processed_memory, weights_cat, mask)  # (B, d_enc), (B, T_in)
         x = torch.cat([s, context], dim=-1)  # (B, d_att + d_enc)
-        d, (h_dec, c_dec) = self.decoder_rnn(x, (state["h_dec"], state["c_dec"]))  # (B, d_dec)
+        d, (h_dec, c_dec) = self.decoder_rnn(x, (state["h_dec"], state["c_dec"]), keep_dec)  # (B, d_dec)
         y = torch.cat([d, context], dim=-1)  # (B, d_dec + d_enc)
-        frames, gate = self.mel_proj(y), self.gate(y)  # (B, r * n_mels), (B, r)
+        frames, gate = (self.mel_proj(y), self.gate(y)) if project else (None, None)  # (B, r * n_mels), (B, r)
         state = {
             "h_att": h_att, "c_att": c_att, "h_dec": h_dec, "c_dec": c_dec,
-            "weights": weights, "cum_weights": state["cum_weights"] + weights, "context": context,
+            "weights": weights, "cum_weights": state["cum_weights"] + weights, "context": context, "out": y,
         }
         return frames, gate, weights, state
 
@@ -197,15 +212,21 @@ class Decoder(nn.Module):
         processed_memory = self.attention.process_memory(memory)  # (B, T_in, A), once
         mask = lengths_to_mask(text_lengths, memory.shape[1])  # (B, T_in)
         state = self.initial_state(memory)
-        frames, gates, aligns = [], [], []
+        keep_att = keep_dec = None
+        if self.training and self.attention_rnn.zoneout > 0:  # all zoneout masks in one draw
+            keep_att = self.attention_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_att)
+            keep_dec = self.decoder_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_dec)
+        outs, aligns = [], []
         for t in range(T_dec):
-            f, g, w, state = self.step(prenet_out[:, t], state, memory, processed_memory, mask)
-            frames.append(f)
-            gates.append(g)
+            masks = (keep_att[t], keep_dec[t]) if keep_att is not None else None
+            _, _, w, state = self.step(prenet_out[:, t], state, memory, processed_memory, mask, masks, project=False)
+            outs.append(state["out"])
             aligns.append(w)
+        # teacher forcing: the projections feed nothing back, so do all steps in one matmul
+        y = torch.stack(outs, dim=1)  # (B, T_dec, d_dec + d_enc)
         return {
-            "mel": torch.stack(frames, dim=1).view(B, T_out, n_mels),  # (B, T_out, n_mels)
-            "gate_logits": torch.stack(gates, dim=1).view(B, T_out),  # (B, T_out)
+            "mel": self.mel_proj(y).view(B, T_out, n_mels),  # (B, T_out, n_mels)
+            "gate_logits": self.gate(y).view(B, T_out),  # (B, T_out)
             "alignments": torch.stack(aligns, dim=1),  # (B, T_dec, T_in)
         }
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tacolib.config import Config
-from tacolib.model.layers import conv1d, lengths_to_mask
+from tacolib.model.layers import conv1d, dropout, lengths_to_mask
 
 
 class Encoder(nn.Module):
@@ -90,7 +90,7 @@ class Encoder(nn.Module):
         x = self.embedding(text).transpose(1, 2)  # (B, d_emb, T_in)
         for conv, norm in zip(self.convs, self.norms):
             x = x * mask  # padding must not leak into real positions through the kernel
-            x = F.dropout(F.relu(norm(conv(x))), self.dropout, self.training)  # (B, d_enc, T_in)
+            x = dropout(F.relu(norm(conv(x))), self.dropout, self.training)  # (B, d_enc, T_in)
         x = x.transpose(1, 2)  # (B, T_in, d_enc)
         packed = pack_padded_sequence(x, text_lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)

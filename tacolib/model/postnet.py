@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from tacolib.config import Config
-from tacolib.model.layers import conv1d, lengths_to_mask
+from tacolib.model.layers import conv1d, dropout, lengths_to_mask
 
 
 class Postnet(nn.Module):
@@ -69,7 +68,7 @@ class Postnet(nn.Module):
             x = norm(conv(x))  # (B, d_post or n_mels, T_out)
             if i < last:
                 x = torch.tanh(x)
-            x = F.dropout(x, self.dropout, self.training)
+            x = dropout(x, self.dropout, self.training)
         return x.transpose(1, 2)  # (B, T_out, n_mels)
 
     def forward(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None) -> torch.Tensor:

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tacolib.model.layers import linear
+from tacolib.model.layers import dropout, linear
 
 
 class Prenet(nn.Module):
@@ -50,5 +50,5 @@ class Prenet(nn.Module):
         """Apply the prenet to ``x`` of shape ``(..., in_dim)``; returns ``(..., sizes[-1])``."""
         active = self.training or self.dropout_in_eval
         for layer in self.layers:
-            x = F.dropout(F.relu(layer(x)), self.dropout, active)
+            x = dropout(F.relu(layer(x)), self.dropout, active)
         return x

@@ -40,18 +40,35 @@ class ZoneoutLSTMCell(nn.LSTMCell):
             raise ValueError(f"ZoneoutLSTMCell: zoneout must be in [0, 1), got {zoneout}")
         self.zoneout = zoneout
 
-    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """One step. Returns ``(output, (h_next, c_next))``; ``output`` is not zoned out."""
+    def sample_masks(self, steps: int, batch_size: int, device=None) -> torch.Tensor:
+        """Zoneout masks for a whole sequence in one draw (much cheaper than per step).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(steps, 2, B, hidden_size)`` bool, True where a unit keeps its previous
+            value; ``[:, 0]`` is for ``h``, ``[:, 1]`` for ``c``.
+        """
+        return torch.rand(steps, 2, batch_size, self.hidden_size, device=device) < self.zoneout
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], keep: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """One step. Returns ``(output, (h_next, c_next))``; ``output`` is not zoned out.
+
+        ``keep`` ``(2, B, hidden_size)`` bool: this step's masks from :meth:`sample_masks`
+        (training only; drawn here when None).
+        """
         h, c = state
         h_new, c_new = super().forward(x, (h, c))
         p = self.zoneout
         if p == 0.0:
             return h_new, (h_new, c_new)
         if self.training:
-            keep_h = torch.empty_like(h_new).bernoulli_(p)  # 1 = keep the previous value
-            keep_c = torch.empty_like(c_new).bernoulli_(p)
-            h_next = h_new + keep_h * (h - h_new)
-            c_next = c_new + keep_c * (c - c_new)
+            if keep is None:
+                keep = torch.rand(2, *h_new.shape, device=h_new.device) < p
+            h_next = torch.where(keep[0], h, h_new)  # keep the previous value where True
+            c_next = torch.where(keep[1], c, c_new)
         else:
             h_next = torch.lerp(h_new, h, p)  # (1 - p) * h_new + p * h
             c_next = torch.lerp(c_new, c, p)
