@@ -1,0 +1,310 @@
+"""The ``tacolib`` command (also ``python -m tacolib``): the notebooks' functions, from a shell.
+
+    tacolib prepare tinyspeech --size full          build the course corpus (offline, espeak-ng)
+    tacolib prepare ljspeech                        download, verify and extract LJSpeech 1.1
+    tacolib train --preset tiny --out runs/tiny     train (Ctrl-C saves; --resume continues)
+    tacolib train --preset paper --set train.batch_size=32 --set data.corpus=ljspeech
+    torchrun --nproc_per_node 8 -m tacolib train --preset paper ...   one process per GPU
+    tacolib synthesize "Hello there." -o hello.wav --checkpoint runs/tiny --plot hello.png
+    tacolib evaluate --checkpoint runs/tiny         metrics on the held-out split
+
+Every command has ``--help``. Bad arguments (a missing checkpoint, an unknown preset,
+a malformed ``--set``) end with one line on stderr and exit status 2 (set
+``TACOLIB_DEBUG=1`` for the traceback); a diverged run
+exits 1, an interrupted one 130.
+
+Each command is a pair ``(add_arguments, run)`` registered in :data:`COMMANDS`, so a
+new command is one more entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from tacolib.checkpoint import CheckpointError
+
+__all__ = ["main", "build_parser", "COMMANDS", "CLIError"]
+
+
+class CLIError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _config_from_args(args, checkpoint_state: dict | None = None):
+    """--config FILE, else a resumed checkpoint's config, else --preset; then every --set."""
+    from tacolib.config import Config, get_config
+
+    if args.config:
+        cfg = Config.load(args.config)
+    elif checkpoint_state is not None and not args.preset:
+        cfg = Config.from_dict(checkpoint_state["config"])
+    else:
+        cfg = get_config(args.preset or "tiny")
+    if args.set:
+        cfg = cfg.override(args.set)
+    return cfg
+
+
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: the GPU when present, else CPU)")
+
+
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else up to 4; 1 per process under torchrun)")
+
+
+def _setup(args, seed: int) -> None:
+    import os
+
+    from tacolib.runtime import setup
+
+    threads = args.threads
+    if threads is None and int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        threads = 1  # several processes on one machine: never oversubscribe the cores
+    setup(seed=seed, threads=threads)
+
+
+# ---- prepare ---------------------------------------------------------------------------------
+
+
+def _prepare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("corpus", nargs="?", default="tinyspeech", choices=["tinyspeech", "ljspeech"], help="which corpus (default: tinyspeech)")
+    p.add_argument("--size", default="full", choices=["fast", "full"], help="TinySpeech size: fast (CI, seconds) or full (the course's; default)")
+    p.add_argument("--root", default=None, help="where to put it (default: a folder under TACOLIB_DATA or <repo>/data)")
+    p.add_argument("--mels", action="store_true", help="also precompute and cache the mel spectrograms of the tiny preset")
+    p.add_argument("--preset", default="tiny", help="config whose audio settings the cached mels use (with --mels; default: tiny)")
+
+
+def _prepare_run(args) -> int:
+    from tacolib.config import get_config
+
+    if args.corpus == "tinyspeech":
+        from tacolib.corpus import tinyspeech
+
+        root = tinyspeech.build(size=args.size, root=args.root or tinyspeech.default_root(args.size))
+    else:
+        from tacolib.corpus import ljspeech
+
+        root = ljspeech.prepare_ljspeech(args.root) if args.root else ljspeech.prepare_ljspeech()
+    print(f"{args.corpus} ready at {root}")
+    if args.mels:
+        from tacolib.train import load_datasets
+
+        cfg = get_config(args.preset).override([f"data.corpus={args.corpus}", f"data.path={root}", f"data.size={args.size}"])
+        n = sum(len(ds) for ds in load_datasets(cfg).values())
+        print(f"cached the mels of {n} utterances ({args.preset} preset's audio settings)")
+    return 0
+
+
+# ---- train ------------------------------------------------------------------------------------------
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default=None, help="config preset: tiny (CPU course model, default) or paper (GPU)")
+    p.add_argument("--config", default=None, help="a config file (YAML/JSON, e.g. a run's config.yaml) instead of a preset")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one config value, e.g. --set train.lr=5e-4 (repeatable)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
+    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT", help="continue the run: from CHECKPOINT, or (no value) from the newest checkpoint in --out")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total (default: train.max_steps)")
+    p.add_argument("--minutes", type=float, default=None, help="time budget for this session; saves and stops when spent")
+    p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_device(p)
+    _add_threads(p)
+
+
+def _train_run(args) -> int:
+    from tacolib import checkpoint as ckpt
+    from tacolib.train import Trainer, TrainingDiverged
+
+    state = None
+    if isinstance(args.resume, str):
+        state = ckpt.load_checkpoint(args.resume)
+    cfg = _config_from_args(args, state)
+    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    if args.resume is True and not args.config and not args.preset and (out / "config.yaml").is_file():
+        from tacolib.config import Config
+
+        cfg = Config.load(out / "config.yaml").override(args.set) if args.set else Config.load(out / "config.yaml")
+    existing = ckpt.latest_checkpoint(out / "checkpoints")
+    if existing is not None and not args.resume:
+        raise CLIError(f"{out} already holds checkpoints (newest: {existing.name}); pass --resume to continue, or choose another --out")
+    if args.resume is True and existing is None:
+        print(f"no checkpoint in {out / 'checkpoints'} yet: starting a new run")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}")
+    if args.minutes is not None and args.minutes <= 0:
+        raise CLIError(f"--minutes must be > 0, got {args.minutes}")
+    _setup(args, cfg.train.seed)
+    trainer = Trainer(cfg, out, device=args.device, tensorboard=not args.no_tensorboard, progress=not args.no_progress)
+    try:
+        result = trainer.fit(max_steps=args.max_steps, max_minutes=args.minutes, resume=args.resume)
+    except TrainingDiverged as e:
+        print(f"tacolib train: {e}", file=sys.stderr)
+        return 1
+    finally:
+        trainer.close()
+    if trainer.is_main:
+        v = result["val"]
+        summary = ", ".join(f"{k} {v[k]:.3f}" for k in ("loss", "focus", "infer_focus", "infer_stop_ok") if isinstance(v.get(k), float))
+        print(f"{result['status']} at step {result['step']} after {result['wall_time'] / 60:.1f} min; {summary}")
+        print(f"checkpoint: {result['checkpoint']}   TensorBoard: tensorboard --logdir {out}")
+    return 130 if result["status"] == "interrupted" else 0
+
+
+# ---- synthesize ---------------------------------------------------------------------------------------
+
+
+def _synthesize_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("text", help="what to say (quote it)")
+    p.add_argument("-o", "--out", required=True, help="output wav file")
+    p.add_argument("--checkpoint", default="runs/tiny", help="a checkpoint file or a run folder (default: runs/tiny; best.pt preferred)")
+    p.add_argument("--wavenet", default=None, help="a WaveNet vocoder checkpoint (default: Griffin-Lim)")
+    p.add_argument("--plot", default=None, metavar="PNG", help="also save the alignment, mel and stop-token plot")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout (same seed, same speech)")
+    p.add_argument("--gl-iters", type=int, default=60, help="Griffin-Lim iterations (default 60)")
+    p.add_argument("--max-decoder-steps", type=int, default=None, help="cap on decoder steps (default: the config's)")
+    _add_device(p)
+    _add_threads(p)
+
+
+def _load_wavenet(path: str, device):
+    from tacolib.vocoder import wavenet
+
+    loader = getattr(wavenet, "load_wavenet", None) or getattr(getattr(wavenet, "WaveNet", None), "from_checkpoint", None)
+    if loader is None:
+        raise CLIError("this tacolib has no WaveNet loader (tacolib.vocoder.wavenet.load_wavenet)")
+    if not Path(path).is_file():
+        raise CLIError(f"WaveNet checkpoint not found: {path}")
+    voc = loader(path)
+    return voc.to(device) if hasattr(voc, "to") else voc
+
+
+def _synthesize_run(args) -> int:
+    from tacolib.audio import save_wav
+    from tacolib.synthesize import load_model, plot_result, synthesize
+    from tacolib.train import resolve_device
+
+    if not args.text.strip():
+        raise CLIError("the text to synthesize is empty")
+    _setup(args, args.seed)
+    device = resolve_device(args.device)
+    model, cfg = load_model(args.checkpoint, device)
+    vocoder = _load_wavenet(args.wavenet, device) if args.wavenet else None
+    result = synthesize(model, args.text, vocoder=vocoder, seed=args.seed, gl_iters=args.gl_iters, max_decoder_steps=args.max_decoder_steps)
+    path = save_wav(args.out, result["wav"], result["sample_rate"])
+    seconds = result["wav"].numel() / result["sample_rate"]
+    note = "" if result["stop_reason"] == "gate" else " (the stop token never fired: the model may not be trained enough)"
+    print(f"wrote {path}: {seconds:.2f} s, {result['length']} frames{note}")
+    if args.plot:
+        plot_result(result, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+# ---- evaluate ---------------------------------------------------------------------------------------------
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", default="runs/tiny", help="a checkpoint file or a run folder (default: runs/tiny)")
+    p.add_argument("--split", default="test", choices=["test", "train"], help="which split to measure (default: test, the held-out sentences)")
+    p.add_argument("--n", type=int, default=None, help="only the first N utterances of the split")
+    p.add_argument("--data", default=None, help="corpus folder (default: the one in the checkpoint's config)")
+    p.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    p.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (default 8)")
+    _add_device(p)
+    _add_threads(p)
+
+
+def _evaluate_run(args) -> int:
+    from tacolib.synthesize import load_model
+    from tacolib.train import evaluate_free_running, evaluate_teacher_forced, load_datasets, resolve_device
+
+    _setup(args, 0)
+    model, cfg = load_model(args.checkpoint, resolve_device(args.device))
+    if args.data:
+        cfg = cfg.override([f"data.path={args.data}"])
+    dataset = load_datasets(cfg, progress=False)[args.split]
+    indices = list(range(len(dataset) if args.n is None else min(args.n, len(dataset))))
+    if not indices:
+        raise CLIError(f"the {args.split} split is empty")
+    tf = evaluate_teacher_forced(model, dataset, cfg, indices, batch_size=args.batch_size)
+    fr = evaluate_free_running(model, dataset, indices, batch_size=args.batch_size)
+    metrics = {"checkpoint_step": getattr(model, "checkpoint_step", None), "split": args.split, "n": len(indices), **tf}
+    metrics.update({f"infer_{k}": v for k, v in fr.items() if k != "items"})
+    for k, v in metrics.items():
+        print(f"{k:>22}: {v:.4f}" if isinstance(v, float) else f"{k:>22}: {v}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(metrics, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+# ---- the command ---------------------------------------------------------------------------------------------------
+
+#: name -> (help line, add_arguments, run, aliases)
+COMMANDS: dict[str, tuple[str, Callable, Callable, list[str]]] = {
+    "prepare": ("build TinySpeech or download LJSpeech (and optionally cache mels)", _prepare_args, _prepare_run, ["download"]),
+    "train": ("train a model (preset + overrides), resumable, TensorBoard logs", _train_args, _train_run, []),
+    "synthesize": ("speak a sentence with a trained checkpoint -> wav (+ plot)", _synthesize_args, _synthesize_run, []),
+    "evaluate": ("teacher-forced and free-running metrics on the held-out split", _evaluate_args, _evaluate_run, []),
+    # the course's main job (tacolib/quickstart.py, issue 9)
+    "quickstart": ("build TinySpeech, train the tiny model, speak held-out sentences, write a report", lambda p: _quickstart().add_arguments(p), lambda a: _quickstart().run(a), []),
+}
+
+
+def _quickstart():
+    from tacolib import quickstart
+
+    return quickstart
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tacolib",
+        description="Tacotron 2 from the command line: prepare data, train, synthesize, evaluate.",
+        epilog=__doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from tacolib import __version__
+
+    parser.add_argument("--version", action="version", version=f"tacolib {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_line, add_args, run, aliases) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_line, description=help_line, aliases=aliases)
+        add_args(p)
+        p.set_defaults(func=run, command=name)
+    return parser
+
+
+# errors that are the user's (bad paths, values, configs): one line, no traceback
+_USER_ERRORS = (CLIError, CheckpointError, FileNotFoundError, ValueError, KeyError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``tacolib``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except _USER_ERRORS as e:
+        if os.environ.get("TACOLIB_DEBUG"):
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"tacolib {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tacolib {args.command}: interrupted", file=sys.stderr)
+        return 130
