@@ -13,9 +13,9 @@ import { checkWidgetNotebook, Expectations, findNotebook } from './widgets';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 
-/** Learner versions (what a student opens), by number; `null` expectations = not interactive. */
+/** Learner versions (notebooks/NN_*.ipynb, what a student opens), by number. */
 const COURSE: { prefix: string; what: string; exp: Expectations }[] = [
-  { prefix: '01', what: 'mel explorer', exp: { sliders: 3, audios: 1 } }
+  { prefix: '01', what: 'mel explorer', exp: { sliders: 3, slidersThatSound: [0, 1, 2], audios: 2 } }
 ];
 
 test.describe('fixture', () => {

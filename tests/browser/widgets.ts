@@ -20,6 +20,8 @@ export interface Expectations {
    * document order; default: all of them).
    */
   slidersThatPlot?: number[];
+  /** Sliders whose move must also change an <audio> (e.g. the mel explorer's player). */
+  slidersThatSound?: number[];
   /** At least this many <audio> elements, each carrying a RIFF/WAVE file. */
   audios: number;
   /** Text boxes (ipywidgets Text/Textarea): type `text` into the first, expect `expect` in the outputs. */
@@ -129,26 +131,32 @@ async function findErrors(page: IJupyterLabPageFixture): Promise<string[]> {
   });
 }
 
-/** SHA-256 (hex) of every image shown in the notebook's outputs, widgets included. */
-async function imageHashes(page: IJupyterLabPageFixture): Promise<string[]> {
-  return page.evaluate(async () => {
+/** SHA-256 (hex) of every image (or audio) shown in the notebook's outputs, widgets included. */
+async function mediaHashes(page: IJupyterLabPageFixture, kind: 'img' | 'audio'): Promise<string[]> {
+  return page.evaluate(async kind => {
     const panel = (window as any).galata.app.shell.currentWidget;
-    const imgs = Array.from(panel.node.querySelectorAll('.jp-OutputArea-output img')) as HTMLImageElement[];
+    const els = Array.from(panel.node.querySelectorAll(`.jp-OutputArea-output ${kind}`)) as HTMLElement[];
     return Promise.all(
-      imgs.map(async img => {
+      els.map(async el => {
+        const src =
+          el.getAttribute('src') ||
+          (Array.from(el.querySelectorAll('source')) as HTMLSourceElement[]).map(s => s.src).find(Boolean) ||
+          '';
         try {
-          const buf = await (await fetch(img.src)).arrayBuffer();
+          const buf = await (await fetch(src)).arrayBuffer();
           const digest = await crypto.subtle.digest('SHA-256', buf);
           return Array.from(new Uint8Array(digest))
             .map(b => b.toString(16).padStart(2, '0'))
             .join('');
         } catch (e) {
-          return `unreadable:${img.src.slice(0, 64)}:${img.src.length}`;
+          return `unreadable:${src.slice(0, 64)}:${src.length}`;
         }
       })
     );
-  });
+  }, kind);
 }
+const imageHashes = (page: IJupyterLabPageFixture) => mediaHashes(page, 'img');
+const audioHashes = (page: IJupyterLabPageFixture) => mediaHashes(page, 'audio');
 
 interface AudioInfo {
   cell: number;
@@ -230,8 +238,9 @@ export async function checkWidgetNotebook(
   const errorsAfterRun = await findErrors(page);
   problems.push(...errorsAfterRun);
 
-  // Sliders render (ipywidgets 8: noUiSlider inside .widget-slider).
-  const sliders = nbLocator.locator('.jupyter-widgets.widget-slider');
+  // Sliders render (ipywidgets 8: a noUiSlider inside .widget-hslider / .widget-vslider;
+  // SelectionSlider's element lacks the .jupyter-widgets class that IntSlider's has).
+  const sliders = nbLocator.locator('.widget-hslider, .widget-vslider');
   const nSliders = await sliders.count();
   notes.push(`${nSliders} slider(s) rendered`);
   if (nSliders < exp.sliders) {
@@ -240,6 +249,7 @@ export async function checkWidgetNotebook(
 
   // Move each slider with the keyboard; the plotted image must change.
   const plotting = new Set(exp.slidersThatPlot ?? Array.from({ length: nSliders }, (_, i) => i));
+  const sounding = new Set(exp.slidersThatSound ?? []);
   for (let i = 0; i < nSliders; i++) {
     const slider = sliders.nth(i);
     const desc = ((await slider.locator('.widget-label').first().textContent().catch(() => '')) ?? '').trim();
@@ -251,29 +261,34 @@ export async function checkWidgetNotebook(
     await shot(container, label, `${String(i + 1).padStart(2, '0')}-slider-before`, testInfo);
 
     const before = new Set(await imageHashes(page));
+    const soundsBefore = new Set(await audioHashes(page));
     const errorsBefore = (await findErrors(page)).length;
     const readBefore = (await readout.textContent())?.trim();
     const now = Number(await handle.getAttribute('aria-valuenow'));
     const max = Number(await handle.getAttribute('aria-valuemax'));
-    const key = now < max ? 'ArrowRight' : 'ArrowLeft';
+    const vertical = ((await slider.getAttribute('class')) ?? '').includes('widget-vslider');
+    const key = now < max ? (vertical ? 'ArrowUp' : 'ArrowRight') : vertical ? 'ArrowDown' : 'ArrowLeft';
     await handle.focus();
     await page.keyboard.press(key);
 
     // The readout moves at once (browser side); a new image needs the kernel.
     let readAfter = readBefore;
     let newImage = false;
+    let newSound = false;
     const deadline = Date.now() + IMAGE_WAIT_MS;
     while (Date.now() < deadline) {
       readAfter = (await readout.textContent())?.trim();
       const after = await imageHashes(page);
       newImage = after.some(h => !before.has(h));
-      if (readAfter !== readBefore && (newImage || !plotting.has(i))) break;
+      newSound = (await audioHashes(page)).some(h => !soundsBefore.has(h));
+      if (readAfter !== readBefore && (newImage || !plotting.has(i)) && (newSound || !sounding.has(i))) break;
       // A callback that raised will not plot: stop waiting once its traceback shows.
       if ((await findErrors(page)).length > errorsBefore) break;
       await page.waitForTimeout(250);
     }
     await waitKernelIdle(page);
     if (!newImage) newImage = (await imageHashes(page)).some(h => !before.has(h));
+    if (!newSound) newSound = (await audioHashes(page)).some(h => !soundsBefore.has(h));
     await shot(container, label, `${String(i + 1).padStart(2, '0')}-slider-after-${key}`, testInfo);
 
     if (readAfter === readBefore) {
@@ -287,6 +302,10 @@ export async function checkWidgetNotebook(
       } else {
         problems.push(`${what}: moving it did not change the plotted image`);
       }
+    }
+    if (sounding.has(i)) {
+      if (newSound) notes.push(`${what}: a new sound was rendered`);
+      else problems.push(`${what}: moving it did not change the audio`);
     }
   }
 
