@@ -387,3 +387,53 @@ def test_inference_rejects_bad_ids_and_settings():
         model.inference("hello", gate_threshold=1.5)
     with pytest.raises(ValueError, match="r"):
         Decoder(r=0)
+
+
+# ---- the notebooks' exercise references are what the library runs ---------------------
+
+
+def test_exercise_references_agree_with_the_modules():
+    from tacolib.checks import model as ref
+
+    cfg = _cfg()
+    torch.manual_seed(1)
+    # encoder conv block (eval mode)
+    enc = Encoder.from_config(cfg).eval()
+    conv, norm = enc.convs[0], enc.norms[0]
+    norm.running_mean.uniform_(-0.3, 0.3)
+    norm.running_var.uniform_(0.5, 1.5)
+    x = torch.randn(2, conv.in_channels, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            ref.conv_bn_relu(x, conv.weight, norm.running_mean, norm.running_var, norm.weight, norm.bias, norm.eps),
+            torch.relu(norm(conv(x))),
+        )
+    torch.testing.assert_close(ref.lengths_to_mask(torch.tensor([3, 5]), 6), lengths_to_mask(torch.tensor([3, 5]), 6))
+    # attention
+    m = cfg.model
+    att = LocationSensitiveAttention(m.attention_rnn_dim, m.encoder_embedding_dim, m.attention_dim, m.attention_location_n_filters, m.attention_location_kernel_size)
+    B, T_in = 2, 9
+    memory = torch.randn(B, T_in, m.encoder_embedding_dim)
+    prev = torch.softmax(torch.randn(B, T_in), 1)
+    cum = prev + torch.softmax(torch.randn(B, T_in), 1)
+    q = torch.randn(B, m.attention_rnn_dim)
+    mask = lengths_to_mask(torch.tensor([9, 6]), T_in)
+    with torch.no_grad():
+        loc = ref.location_features(prev, cum, att.location_layer.conv.weight, att.location_layer.dense.weight)
+        torch.testing.assert_close(loc, att.location_layer(torch.stack([prev, cum], 1)))
+        pm = att.process_memory(memory)
+        e = ref.attention_energies(q, pm, loc, att.query_layer.weight, att.v.weight[0])
+        torch.testing.assert_close(e, att.energies(q, pm, torch.stack([prev, cum], 1)), rtol=1e-4, atol=1e-5)
+        _, w = att(q, memory, pm, torch.stack([prev, cum], 1), mask)
+        torch.testing.assert_close(ref.masked_softmax(e, mask), w, rtol=1e-4, atol=1e-6)
+    # decoder pieces
+    mel = torch.randn(2, 9, 80)
+    dec = Decoder.from_config(cfg)
+    last = mel.view(2, 3, 3, 80)[:, :-1, -1]
+    torch.testing.assert_close(ref.teacher_forcing_inputs(mel, 3), torch.cat([dec.go_frame(memory).unsqueeze(1), last], 1))
+    gate = torch.tensor([[-5.0, 1.0, -1.0, 9.0]])
+    # the same stop rule as the inference loop: a gate bias that fires on frame 2 of 3 gives length 2
+    assert ref.stop_lengths(gate, 0.5).tolist() == [2]
+    # postnet parameter count formula == the module
+    pn = Postnet.from_config(cfg)
+    assert ref.postnet_parameter_count(80, m.postnet_embedding_dim, m.postnet_kernel_size, m.postnet_n_convs) == sum(p.numel() for p in pn.parameters())
