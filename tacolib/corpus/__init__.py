@@ -142,7 +142,7 @@ def corpus_root(data_cfg, build: bool = True, progress: bool = True) -> Path:
         root = Path(data_cfg.path) if data_cfg.path else data_dir() / "LJSpeech-1.1"
         if not (root / "metadata.csv").is_file():
             raise FileNotFoundError(
-                f"LJSpeech not found at {root}: run `tacolib download ljspeech` "
+                f"LJSpeech not found at {root}: run `tacolib prepare ljspeech` "
                 "(tacolib.corpus.ljspeech.prepare_ljspeech) or set data.path"
             )
         return root

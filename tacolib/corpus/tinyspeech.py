@@ -64,7 +64,7 @@ VERSION = 1  # bump when the generator or the synthesis settings change
 SIZES: dict[str, tuple[int, int]] = {"fast": (40, 8), "full": (2000, 100)}  # (train, test)
 VOICE = {"voice": "en-us", "rate": 165, "pitch": 50}
 MIN_WORDS, MAX_WORDS = 4, 22  # normalized words; at 165 wpm about 1.2-7.5 s
-MAX_CHARS = 140
+MIN_CHARS, MAX_CHARS = 24, 140  # normalized characters; under 24 is often shorter than 1 s
 
 # ---- word lists (written for this course) -----------------------------------------
 
@@ -232,7 +232,7 @@ TEMPLATES: list[Callable[[random.Random, Words], str]] = [
     lambda r, w: f"Prices at the {r.choice(w.PLACE)} rose by {_pct(r)} in {r.choice(w.MONTH)}.",
     lambda r, w: f"{_person(r, w)} and {_person(r, w)} arrived at {_time(r)}.",
     lambda r, w: f"Is the {_thing(r, w)} really {r.choice(w.ADJ)}?",
-    lambda r, w: f"What {_a(r.choice(w.ADJ))} {_animal(r, w)}!",
+    lambda r, w: f"What {_a(r.choice(w.ADJ))} {_animal(r, w)}, and what {_a(r.choice(w.ADJ))} {_thing(r, w)}!",
     lambda r, w: f"Take the {_ordinal(r)} train to {r.choice(w.TOWN)}; it leaves at {_time(r)}.",
     lambda r, w: f"The {r.choice(w.PLACE)} sold {_big(r)} {_thing(r, w, True)} in {_year(r)}.",
     lambda r, w: f"Room No. {r.randint(1, 99)} is on the {_ordinal(r)} floor.",
@@ -280,7 +280,7 @@ def _candidates(seed: int, words: Words = ALL_WORDS, accept: Callable[[int, str]
             continue
         norm = normalize(raw)
         n_words = len(norm.split())
-        if MIN_WORDS <= n_words <= MAX_WORDS and len(norm) <= MAX_CHARS:
+        if MIN_WORDS <= n_words <= MAX_WORDS and MIN_CHARS <= len(norm) <= MAX_CHARS:
             yield t, raw, norm
 
 
