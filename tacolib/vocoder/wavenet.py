@@ -1,0 +1,444 @@
+"""WaveNet: an autoregressive neural vocoder conditioned on the mel spectrogram.
+
+WaveNet (van den Oord et al. 2016) models a waveform one sample at a time,
+``p(x) = prod_t p(x_t | x_<t, mel)``. Tacotron 2 (Shen et al. 2018) uses it to turn
+the predicted mel into speech. The boxes, bottom to top::
+
+    previous sample x_{t-1} ──► input embedding (μ-law class) or 1x1 conv (scalar)
+        │                                         (B, R, T)  R = residual channels
+        ▼
+    ┌─ layer l, dilation d (1, 2, 4, ... 2^(n-1), repeated in cycles) ───────────────┐
+    │  h = W_cur x_t + W_past x_{t-d} + V_l c_t          causal dilated conv, k = 2    │
+    │  z = tanh(h_a) * sigmoid(h_b)                        gated activation unit       │
+    │  skip_l = S_l z ;  x <- (x + R_l z) / sqrt(2)        skip and residual           │
+    └────────────────────────────────────────────────────────────────────────────────┘
+        │ sum of skips
+        ▼
+    ReLU ─► 1x1 ─► ReLU ─► 1x1 ─► 256 μ-law logits (softmax)   or   3K mixture-of-
+                                                                     logistics params
+
+*Causal*: the output at ``t`` sees inputs up to ``t`` only, so the network predicting
+``x_t`` from ``x_{<t}`` cannot cheat by looking ahead (``forward`` shifts the audio
+right by one sample). *Dilations* doubling per layer make the receptive field grow
+exponentially with depth: ``1 + (k - 1) * sum(dilations)`` samples (511 = 23 ms
+for the default two cycles of 1..128).
+
+**Conditioning, and why repeat + conv.** The mel ``(B, T_frames, n_mels)`` goes
+through a small non-causal conv over frames (kernel 3: each frame also sees its
+neighbours), and each frame's features are then *repeated* ``hop_length`` times to
+reach the sample rate; every layer adds its own 1x1 projection ``V_l c_t``. The
+alternative, a stack of learned transposed convolutions (stride 16 x 16 for hop
+256), is what some implementations use; we chose repeat + conv because (1) the mel
+is known in full before generation, so the upsampler need not be causal and runs
+once; (2) nearest repetition has no checkerboard artefacts (Odena et al. 2016) and
+no hop-factorization to tune; (3) the per-layer projections are linear, so they can
+be computed once per *frame* and looked up as ``frame = t // hop_length`` during
+generation - conditioning then costs nothing per sample, which is what makes the
+cached generator fast. The price, a piecewise-constant conditioning signal, is
+smoothed by the network's own receptive field and the frame conv.
+
+**Output.** ``output="mulaw"`` (default): a 256-way softmax over μ-law classes, the
+original WaveNet's choice, quick to train on CPU. ``output="mol"``: a discretized
+mixture of logistics over 16-bit values (Salimans et al. 2017; van den Oord et al.
+2018), the output Tacotron 2's WaveNet uses, smoother but slower to learn.
+
+Generation, naive (:func:`generate` with ``method="naive"``, a full forward pass
+over the receptive field per sample) and cached (``method="cached"``: per-layer
+queues, Paine et al. 2016), lives in :mod:`tacolib.vocoder.wavenet_generate`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tacolib.vocoder.mulaw import mu_law_decode, mu_law_encode
+
+__all__ = [
+    "WaveNetConfig",
+    "WaveNet",
+    "CausalDilatedLayer",
+    "receptive_field",
+    "mol_loss",
+    "wavenet_loss",
+    "align_audio",
+    "train_wavenet",
+    "predicted_mels",
+]
+
+
+@dataclass
+class WaveNetConfig:
+    """Sizes of a :class:`WaveNet` (defaults: the course's CPU model, 16 layers x 64).
+
+    Attributes
+    ----------
+    n_mels, hop_length : int
+        Must match the mels it is conditioned on (``AudioConfig``).
+    layers, cycles : int
+        ``layers`` residual layers with dilations ``1, 2, ..., 2^(layers/cycles - 1)``
+        repeated ``cycles`` times (the paper's vocoder: 30 layers in 3 cycles).
+    residual_channels, gate_channels, skip_channels, cond_channels : int
+        Widths; ``gate_channels`` is split in a tanh half and a sigmoid half.
+    output : {"mulaw", "mol"}
+        256-way μ-law softmax, or a discretized mixture of ``n_mixtures`` logistics.
+    n_classes : int
+        μ-law classes (``mu + 1``).
+    n_mixtures : int
+        Logistic components for ``output="mol"``.
+    """
+
+    n_mels: int = 80
+    hop_length: int = 256
+    layers: int = 16
+    cycles: int = 2
+    residual_channels: int = 64
+    gate_channels: int = 128
+    skip_channels: int = 64
+    cond_channels: int = 64
+    output: str = "mulaw"
+    n_classes: int = 256
+    n_mixtures: int = 10
+
+    def __post_init__(self):
+        if self.output not in ("mulaw", "mol"):
+            raise ValueError(f"WaveNetConfig.output must be 'mulaw' or 'mol', got {self.output!r}")
+        if self.layers < 1 or self.cycles < 1 or self.layers % self.cycles:
+            raise ValueError(f"WaveNetConfig: layers ({self.layers}) must be a positive multiple of cycles ({self.cycles})")
+        if self.gate_channels % 2:
+            raise ValueError(f"WaveNetConfig.gate_channels must be even (tanh half + sigmoid half), got {self.gate_channels}")
+
+    @property
+    def dilations(self) -> list[int]:
+        per_cycle = self.layers // self.cycles
+        return [2**i for i in range(per_cycle)] * self.cycles
+
+    @property
+    def n_out(self) -> int:
+        return self.n_classes if self.output == "mulaw" else 3 * self.n_mixtures
+
+
+def receptive_field(kernel_size: int, dilations) -> int:
+    """Samples a stack of causal dilated convolutions sees: ``1 + (k - 1) * sum(d)``."""
+    return 1 + (kernel_size - 1) * sum(dilations)
+
+
+class CausalDilatedLayer(nn.Module):
+    """One residual layer: causal dilated conv (k = 2), conditioning, gate, skip, residual.
+
+    Parameters
+    ----------
+    residual_channels, gate_channels, skip_channels, cond_channels, dilation : int
+    has_residual : bool
+        The last layer's residual output is never used, so it has none.
+    """
+
+    def __init__(self, residual_channels, gate_channels, skip_channels, cond_channels, dilation, has_residual=True):
+        super().__init__()
+        self.dilation = dilation
+        self.half = gate_channels // 2
+        self.conv = nn.Conv1d(residual_channels, gate_channels, kernel_size=2, dilation=dilation)
+        self.cond = nn.Conv1d(cond_channels, gate_channels, kernel_size=1)  # V_l, applied per frame
+        self.skip = nn.Conv1d(self.half, skip_channels, kernel_size=1)
+        self.res = nn.Conv1d(self.half, residual_channels, kernel_size=1) if has_residual else None
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor):
+        """``x`` ``(B, R, T)``, ``c`` ``(B, gate, T)`` (this layer's conditioning at sample
+        rate) -> ``(x_next (B, R, T) or None, skip (B, S, T))``."""
+        h = self.conv(F.pad(x, (self.dilation, 0))) + c  # left pad only: causal, (B, gate, T)
+        a, b = h.split(self.half, dim=1)
+        z = torch.tanh(a) * torch.sigmoid(b)  # (B, gate/2, T) gated activation unit
+        x_next = (x + self.res(z)) * math.sqrt(0.5) if self.res is not None else None
+        return x_next, self.skip(z)
+
+
+class WaveNet(nn.Module):
+    """A mel-conditioned WaveNet vocoder (see the module docstring for the picture).
+
+    Examples
+    --------
+    >>> net = WaveNet(WaveNetConfig())
+    >>> logits = net(audio, mel)        # audio (B, T_frames * hop), mel (B, T_frames, n_mels)
+    >>> loss = wavenet_loss(net, logits, audio)
+    """
+
+    def __init__(self, cfg: WaveNetConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or WaveNetConfig()
+        if cfg.output == "mulaw":
+            self.input = nn.Embedding(cfg.n_classes, cfg.residual_channels)  # previous sample's class
+        else:
+            self.input = nn.Conv1d(1, cfg.residual_channels, kernel_size=1)  # previous sample's value
+        self.cond_net = nn.Conv1d(cfg.n_mels, cfg.cond_channels, kernel_size=3, padding=1, padding_mode="replicate")
+        dil = cfg.dilations
+        self.layers = nn.ModuleList(
+            CausalDilatedLayer(cfg.residual_channels, cfg.gate_channels, cfg.skip_channels, cfg.cond_channels, d, has_residual=i < len(dil) - 1)
+            for i, d in enumerate(dil)
+        )
+        self.head1 = nn.Conv1d(cfg.skip_channels, cfg.skip_channels, kernel_size=1)
+        self.head2 = nn.Conv1d(cfg.skip_channels, cfg.n_out, kernel_size=1)
+
+    @property
+    def receptive_field(self) -> int:
+        return receptive_field(2, self.cfg.dilations)
+
+    @property
+    def start_input(self):
+        """What the network sees as the sample before the first one: silence."""
+        return self.cfg.n_classes // 2 if self.cfg.output == "mulaw" else 0.0
+
+    # ---- pieces -------------------------------------------------------------------
+    def condition(self, mel: torch.Tensor) -> torch.Tensor:
+        """Scaled mel ``(B, T_frames, n_mels)`` -> frame features ``(B, cond_channels, T_frames)``."""
+        if mel.dim() != 3 or mel.shape[-1] != self.cfg.n_mels:
+            raise ValueError(f"WaveNet: mel must be (B, T_frames, n_mels={self.cfg.n_mels}), got shape {tuple(mel.shape)}")
+        return torch.tanh(self.cond_net(mel.transpose(1, 2)))
+
+    def layer_conditioning(self, cond: torch.Tensor) -> list[torch.Tensor]:
+        """Frame features ``(B, C, T_frames)`` -> each layer's ``V_l c`` at frame rate ``(B, gate, T_frames)``."""
+        return [layer.cond(cond) for layer in self.layers]
+
+    def encode_input(self, audio: torch.Tensor) -> torch.Tensor:
+        """Waveform ``(B, T)`` in [-1, 1] -> what the input layer reads (μ-law classes or values)."""
+        return mu_law_encode(audio, self.cfg.n_classes - 1) if self.cfg.output == "mulaw" else audio
+
+    def net(self, inputs: torch.Tensor, layer_cond: list[torch.Tensor]) -> torch.Tensor:
+        """The causal stack on given inputs and per-layer sample-rate conditioning.
+
+        ``inputs``: ``(B, T)`` previous-sample classes (long) or values (float);
+        ``layer_cond``: per layer ``(B, gate, T)``. Returns ``(B, n_out, T)``.
+        """
+        if self.cfg.output == "mulaw":
+            x = self.input(inputs).transpose(1, 2)  # (B, R, T)
+        else:
+            x = self.input(inputs[:, None].float())  # (B, R, T)
+        skips = 0
+        for layer, c in zip(self.layers, layer_cond):
+            x, s = layer(x, c)
+            skips = skips + s  # (B, S, T)
+        return self.head2(F.relu(self.head1(F.relu(skips))))
+
+    def forward(self, audio: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced output distribution for every sample.
+
+        Parameters
+        ----------
+        audio : Tensor
+            ``(B, T)`` waveform in [-1, 1] with ``T = T_frames * hop_length``
+            (see :func:`align_audio`); sample ``t`` is predicted from samples ``< t``.
+        mel : Tensor
+            ``(B, T_frames, n_mels)`` scaled mel; sample ``t`` is conditioned on frame
+            ``t // hop_length``.
+
+        Returns
+        -------
+        Tensor ``(B, n_out, T)``: logits over μ-law classes, or mixture parameters.
+        """
+        hop = self.cfg.hop_length
+        if audio.dim() != 2 or mel.dim() != 3 or audio.shape[0] != mel.shape[0]:
+            raise ValueError(f"WaveNet: expected audio (B, T) and mel (B, T_frames, n_mels), got {tuple(audio.shape)} and {tuple(mel.shape)}")
+        if audio.shape[1] != mel.shape[1] * hop:
+            raise ValueError(
+                f"WaveNet: audio has {audio.shape[1]} samples but mel has {mel.shape[1]} frames x hop {hop} = "
+                f"{mel.shape[1] * hop}; use tacolib.vocoder.wavenet.align_audio"
+            )
+        return self.forward_frames(audio, self.condition(mel))
+
+    def forward_frames(self, audio: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` from frame features ``(B, C, T/hop)`` (e.g. a slice of a longer utterance's)."""
+        inputs = self.encode_input(audio)  # (B, T)
+        start = torch.full_like(inputs[:, :1], self.start_input)
+        inputs = torch.cat([start, inputs[:, :-1]], dim=1)  # shift right: predict x_t from x_<t
+        hop = self.cfg.hop_length
+        layer_cond = [c.repeat_interleave(hop, dim=-1) for c in self.layer_conditioning(cond)]  # (B, gate, T)
+        return self.net(inputs, layer_cond)
+
+    def config_dict(self) -> dict:
+        return asdict(self.cfg)
+
+
+# ---- losses --------------------------------------------------------------------------
+
+
+def mol_loss(params: torch.Tensor, target: torch.Tensor, n_levels: int = 65536, log_scale_min: float = -7.0) -> torch.Tensor:
+    """Negative log-likelihood of a discretized mixture of logistics (Salimans et al. 2017).
+
+    Parameters
+    ----------
+    params : Tensor
+        ``(B, 3K, T)``: mixture logits, means, log scales (``K`` components).
+    target : Tensor
+        ``(B, T)`` in [-1, 1], seen as one of ``n_levels`` evenly spaced values.
+
+    Returns
+    -------
+    Tensor: mean NLL per sample (nats).
+    """
+    K = params.shape[1] // 3
+    logit_probs, means, log_scales = params.split(K, dim=1)  # (B, K, T) each
+    log_scales = log_scales.clamp(min=log_scale_min)
+    y = target[:, None]  # (B, 1, T)
+    centered = y - means
+    inv_s = torch.exp(-log_scales)
+    half_bin = 1.0 / (n_levels - 1)
+    plus_in = inv_s * (centered + half_bin)
+    min_in = inv_s * (centered - half_bin)
+    cdf_delta = torch.sigmoid(plus_in) - torch.sigmoid(min_in)  # probability mass of the bin
+    log_cdf_plus = plus_in - F.softplus(plus_in)  # the lowest bin: everything below
+    log_one_minus_cdf_min = -F.softplus(min_in)  # the highest bin: everything above
+    mid_in = inv_s * centered
+    log_pdf_mid = mid_in - log_scales - 2.0 * F.softplus(mid_in)  # density * bin width when the mass underflows
+    inner = torch.where(cdf_delta > 1e-5, torch.log(cdf_delta.clamp_min(1e-12)), log_pdf_mid - math.log((n_levels - 1) / 2))
+    inner = torch.where(y > 0.999, log_one_minus_cdf_min, inner)
+    log_probs = torch.where(y < -0.999, log_cdf_plus, inner) + F.log_softmax(logit_probs, dim=1)
+    return -torch.logsumexp(log_probs, dim=1).mean()
+
+
+def wavenet_loss(model: WaveNet, output: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over μ-law classes, or the mixture-of-logistics NLL (nats per sample)."""
+    if model.cfg.output == "mulaw":
+        return F.cross_entropy(output, mu_law_encode(audio, model.cfg.n_classes - 1))
+    return mol_loss(output, audio)
+
+
+# ---- training ------------------------------------------------------------------------
+
+
+def align_audio(wav: torch.Tensor, n_frames: int, hop_length: int) -> torch.Tensor:
+    """Zero-pad or crop ``(..., T)`` audio to ``n_frames * hop_length`` samples (frame ``f``
+    covers samples ``[f * hop, (f + 1) * hop)``)."""
+    n = n_frames * hop_length
+    return wav[..., :n] if wav.shape[-1] >= n else F.pad(wav, (0, n - wav.shape[-1]))
+
+
+def train_wavenet(
+    model: WaveNet,
+    wavs: list,
+    mels: list,
+    steps: int = 200,
+    batch_size: int = 4,
+    segment_frames: int = 32,
+    lr: float = 1e-3,
+    seed: int = 0,
+    log_every: int = 10,
+    progress: bool = True,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> dict:
+    """Train on random segments of (waveform, mel) pairs with teacher forcing.
+
+    Each step draws ``batch_size`` utterances and in each a random window of
+    ``segment_frames`` frames (``segment_frames * hop_length`` samples); the mel
+    conditioning is computed on the whole utterance and sliced, so segment edges see
+    their real neighbouring frames.
+
+    Parameters
+    ----------
+    model : WaveNet
+    wavs : list of Tensor
+        ``(T_i,)`` waveforms in [-1, 1] at the mels' sample rate.
+    mels : list of Tensor
+        ``(T_frames_i, n_mels)`` scaled mels of the same utterances: ground truth
+        (``tacolib.audio.mel_spectrogram``) or a model's teacher-forced predictions
+        (:func:`predicted_mels`), which is what Tacotron 2 does.
+    steps, batch_size, segment_frames, lr, seed, log_every, progress
+        Optimisation and logging; ``progress`` shows a tqdm bar.
+    optimizer : torch.optim.Optimizer, optional
+        Continue with this one (Adam at ``lr`` otherwise).
+
+    Returns
+    -------
+    dict with ``losses`` (per step), ``steps``, ``seconds``, ``samples_per_s``
+    (training throughput) and ``optimizer``.
+    """
+    from tqdm.auto import tqdm
+
+    if len(wavs) != len(mels) or not wavs:
+        raise ValueError(f"train_wavenet: need as many waveforms as mels (>0), got {len(wavs)} and {len(mels)}")
+    hop = model.cfg.hop_length
+    for i, m in enumerate(mels):
+        if m.dim() != 2 or m.shape[-1] != model.cfg.n_mels:
+            raise ValueError(f"train_wavenet: mels[{i}] must be (T_frames, n_mels={model.cfg.n_mels}), got {tuple(m.shape)}")
+    pairs = [(align_audio(torch.as_tensor(w).float(), m.shape[0], hop), m.float()) for w, m in zip(wavs, mels)]
+    pairs = [(w, m) for w, m in pairs if m.shape[0] >= segment_frames]
+    if not pairs:
+        raise ValueError(f"train_wavenet: every utterance is shorter than segment_frames={segment_frames}")
+    device = next(model.parameters()).device
+    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    losses, n_samples = [], 0
+    t0 = time.perf_counter()
+    bar = tqdm(range(steps), desc="WaveNet training", disable=not progress)
+    for step in bar:
+        audio, conds = [], []
+        for _ in range(batch_size):
+            w, m = pairs[int(torch.randint(len(pairs), (1,), generator=g))]
+            k = int(torch.randint(m.shape[0] - segment_frames + 1, (1,), generator=g))
+            cond = model.condition(m[None].to(device))  # (1, C, T_frames): whole utterance
+            conds.append(cond[..., k : k + segment_frames])
+            audio.append(w[k * hop : (k + segment_frames) * hop])
+        audio = torch.stack(audio).to(device)  # (B, segment_frames * hop)
+        out = model.forward_frames(audio, torch.cat(conds))
+        loss = wavenet_loss(model, out, audio)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+        n_samples += audio.numel()
+        if progress and (step % log_every == 0 or step == steps - 1):
+            bar.set_postfix(loss=f"{np.mean(losses[-log_every:]):.3f}")
+    seconds = time.perf_counter() - t0
+    model.eval()
+    return {"losses": losses, "steps": steps, "seconds": seconds, "samples_per_s": n_samples / max(seconds, 1e-9), "optimizer": opt}
+
+
+# ---- Tacotron 2's own mels -------------------------------------------------------------
+
+
+@torch.no_grad()
+def predicted_mels(tacotron: nn.Module, batch: dict, postnet: bool = True) -> list[torch.Tensor]:
+    """A Tacotron 2's teacher-forced predicted mels, one per utterance, aligned to its audio.
+
+    Teacher forcing feeds the true previous frame at each decoder step, so the model
+    predicts exactly one frame per target frame, and frame ``f`` still describes
+    samples ``[f * hop, (f + 1) * hop)`` of the recording. Training WaveNet on these
+    (instead of ground-truth mels) teaches it the model's smoothing and errors: what
+    Shen et al. (2018) found necessary for good quality.
+
+    Parameters
+    ----------
+    tacotron : tacolib.model.Tacotron2
+    batch : dict
+        A batch from ``tacolib.data.collate`` (``mel_lengths`` crops the padding).
+    postnet : bool
+        Use ``mel_postnet`` (default) or the decoder's ``mel``.
+
+    Returns
+    -------
+    list of Tensor ``(mel_lengths[i], n_mels)`` on CPU.
+    """
+    was_training = tacotron.training
+    tacotron.eval()
+    try:
+        out = tacotron(batch)
+    finally:
+        tacotron.train(was_training)
+    mel = out["mel_postnet" if postnet else "mel"]  # (B, T_out, n_mels)
+    if mel.shape[:2] != batch["mel"].shape[:2]:
+        raise ValueError(f"predicted_mels: the model returned {tuple(mel.shape)} for targets {tuple(batch['mel'].shape)}; not teacher-forced?")
+    return [mel[i, : int(n)].detach().float().cpu() for i, n in enumerate(batch["mel_lengths"])]
+
+
+def decode_samples(model: WaveNet, samples) -> torch.Tensor:
+    """Generated classes (μ-law) or values (MoL) -> waveform in [-1, 1]."""
+    samples = torch.as_tensor(samples)
+    if model.cfg.output == "mulaw":
+        return mu_law_decode(samples.long(), model.cfg.n_classes - 1)
+    return samples.float()
