@@ -19,9 +19,10 @@ const COURSE: { prefix: string; what: string; exp: Expectations }[] = [
 ];
 
 test.describe('fixture', () => {
-  test('a slider plots, an audio player carries WAV', async ({ page, tmpPath }, testInfo) => {
+  test('a slider plots, a text box answers, an audio player carries WAV', async ({ page, tmpPath }, testInfo) => {
     const nb = path.join(FIXTURES, 'widget_fixture.ipynb');
-    const r = await checkWidgetNotebook(page, tmpPath, nb, { sliders: 1, audios: 1 }, testInfo, 'fixture');
+    const exp = { sliders: 1, audios: 1, textInput: { text: 'hello widgets', expect: /HELLO WIDGETS/ } };
+    const r = await checkWidgetNotebook(page, tmpPath, nb, exp, testInfo, 'fixture');
     console.log(r.notes.map(n => `  ${n}`).join('\n'));
     expect(r.problems).toEqual([]);
   });

@@ -108,7 +108,7 @@ async function findErrors(page: IJupyterLabPageFixture): Promise<string[]> {
     });
     // Tracebacks rendered inside widgets (an ipywidgets Output shows a callback's
     // exception as a stderr-typed output that is not in the cell's own model).
-    const traceback = /Traceback \(most recent call last\)|^\s*[A-Za-z_.]*(Error|Exception)\b.*$/m;
+    const traceback = /Traceback \(most recent call last\)|^[A-Za-z_][\w.]*(Error|Exception): /m;
     panel.node
       .querySelectorAll('.jupyter-widgets .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
       .forEach((el: Element) => {
@@ -319,11 +319,17 @@ export async function checkWidgetNotebook(
       await input.fill('');
       await input.pressSequentially(exp.textInput.text, { delay: 10 });
       await input.press('Enter');
+      // The kernel answers through the widget's comm: poll for the expected text.
+      let seen = false;
+      const deadline = Date.now() + IMAGE_WAIT_MS;
+      while (!seen && Date.now() < deadline) {
+        seen = exp.textInput.expect.test((await nbLocator.innerText()) ?? '');
+        if (!seen) await page.waitForTimeout(250);
+      }
       await waitKernelIdle(page);
-      const outText = (await nbLocator.innerText()) ?? '';
       const container = input.locator('xpath=ancestor::div[contains(@class,"jp-OutputArea-output")][1]');
       await shot(container, label, '20-text-box', testInfo);
-      if (exp.textInput.expect.test(outText)) {
+      if (seen) {
         notes.push(`text box: typing "${exp.textInput.text}" showed ${exp.textInput.expect}`);
       } else {
         problems.push(`text box: typing "${exp.textInput.text}" did not show ${exp.textInput.expect}`);
