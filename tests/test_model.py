@@ -437,3 +437,25 @@ def test_exercise_references_agree_with_the_modules():
     # postnet parameter count formula == the module
     pn = Postnet.from_config(cfg)
     assert ref.postnet_parameter_count(80, m.postnet_embedding_dim, m.postnet_kernel_size, m.postnet_n_convs) == sum(p.numel() for p in pn.parameters())
+
+
+def test_summary_is_generated_from_the_config_and_the_forward_pass():
+    from tacolib.model.summary import BOXES, diagram, parameter_counts, trace_shapes
+
+    cfg = _cfg(r=3)
+    model = Tacotron2(cfg)
+    counts = parameter_counts(model)
+    assert counts["total"] == sum(p.numel() for p in model.parameters())
+    assert sum(v for k, v in counts.items() if k != "total") == counts["total"]
+    for box in BOXES:
+        assert diagram(cfg, box)
+    wider = _cfg(r=3, attention_rnn_dim=300)
+    assert "LSTMCell 300" in diagram(wider, "decoder") and "LSTMCell 256" in diagram(cfg, "decoder")
+    with pytest.raises(ValueError, match="unknown box"):
+        diagram(cfg, "vocoder")
+    batch = _random_batch(cfg)
+    rows = {row["name"]: row for row in trace_shapes(model, batch)}
+    T_dec = batch["mel"].shape[1] // 3
+    assert rows["decoder.attention_rnn"]["calls"] == T_dec
+    assert rows["encoder"]["out_shape"] == (3, batch["text"].shape[1], cfg.model.encoder_embedding_dim)
+    assert model.training  # restored
