@@ -227,3 +227,18 @@ def test_predicted_mels_with_the_model():
     }
     mels = predicted_mels(tac, batch)
     assert [tuple(m.shape) for m in mels] == [(12, cfg.audio.n_mels), (9, cfg.audio.n_mels)]
+
+
+def test_save_load_and_generate_method(tmp_path):
+    from tacolib.vocoder.wavenet import load_wavenet, save_wavenet
+
+    m = _model()
+    path = save_wavenet(tmp_path / "wn.pt", m)
+    m2 = load_wavenet(path)
+    mel = torch.randn(3, 8)
+    assert torch.equal(m.generate(mel, progress=False), m2.generate(mel, progress=False))
+    with pytest.raises(FileNotFoundError):
+        load_wavenet(tmp_path / "missing.pt")
+    torch.save({"x": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a WaveNet"):
+        load_wavenet(tmp_path / "other.pt")

@@ -70,6 +70,8 @@ __all__ = [
     "align_audio",
     "train_wavenet",
     "predicted_mels",
+    "save_wavenet",
+    "load_wavenet",
 ]
 
 
@@ -261,6 +263,38 @@ class WaveNet(nn.Module):
 
     def config_dict(self) -> dict:
         return asdict(self.cfg)
+
+    def generate(self, mel, method: str = "cached", seed: int = 0, progress: bool = True) -> torch.Tensor:
+        """Waveform from a scaled mel ``(T_frames, n_mels)`` -> ``(T_frames * hop,)`` (or batched);
+        see :func:`tacolib.vocoder.wavenet_generate.generate`."""
+        from tacolib.vocoder.wavenet_generate import generate
+
+        return generate(self, mel, method=method, seed=seed, progress=progress)
+
+
+def save_wavenet(path, model: WaveNet, extra: dict | None = None):
+    """Write a WaveNet checkpoint: ``{"wavenet_config", "state_dict", **extra}``."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"wavenet_config": model.config_dict(), "state_dict": model.state_dict(), **(extra or {})}, path)
+    return path
+
+
+def load_wavenet(path, map_location="cpu") -> WaveNet:
+    """Read a checkpoint written by :func:`save_wavenet`; returns the model in eval mode."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"WaveNet checkpoint not found: {path}")
+    state = torch.load(path, map_location=map_location, weights_only=False)
+    if not isinstance(state, dict) or "wavenet_config" not in state:
+        raise ValueError(f"{path}: not a WaveNet checkpoint (no 'wavenet_config'; write it with save_wavenet)")
+    model = WaveNet(WaveNetConfig(**state["wavenet_config"]))
+    model.load_state_dict(state["state_dict"])
+    return model.eval()
 
 
 # ---- losses --------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def generate(model: WaveNet, mel, method: str = "cached", seed: int = 0, n_sampl
     Tensor ``(T,)`` or ``(B, T)`` float32 waveform in [-1, 1].
     """
     mel, single = _check_mel(model, mel)
+    mel = mel.to(next(model.parameters()).device)
     total = mel.shape[1] * model.cfg.hop_length
     n = total if n_samples is None else int(n_samples)
     if not 0 < n <= total:
@@ -104,12 +105,12 @@ def generate(model: WaveNet, mel, method: str = "cached", seed: int = 0, n_sampl
 def _sample_torch(out: torch.Tensor, model: WaveNet, g: np.ndarray, u) -> torch.Tensor:
     """One step's output ``(B, n_out)`` -> samples ``(B,)`` using the given noise."""
     if model.cfg.output == "mulaw":
-        return torch.argmax(out + torch.from_numpy(g), dim=1)
+        return torch.argmax(out + torch.from_numpy(g).to(out.device), dim=1)
     K = model.cfg.n_mixtures
     logit, means, log_scales = out.split(K, dim=1)
-    k = torch.argmax(logit + torch.from_numpy(g), dim=1, keepdim=True)  # (B, 1) component
+    k = torch.argmax(logit + torch.from_numpy(g).to(out.device), dim=1, keepdim=True)  # (B, 1) component
     mu, ls = means.gather(1, k)[:, 0], log_scales.gather(1, k)[:, 0].clamp(min=-7.0)
-    u = torch.from_numpy(u)
+    u = torch.from_numpy(u).to(out.device)
     return (mu + torch.exp(ls) * (torch.log(u) - torch.log1p(-u))).clamp(-1.0, 1.0)
 
 
@@ -124,7 +125,7 @@ def _generate_naive(model: WaveNet, mel: torch.Tensor, seed: int, n: int, progre
     layer_cond = model.layer_conditioning(model.condition(mel))  # per layer (B, gate, T_frames)
     R = model.receptive_field
     dtype = torch.long if cfg.output == "mulaw" else torch.float32
-    inputs = torch.full((B, n + 1), model.start_input, dtype=dtype)  # inputs[:, t] = sample t - 1
+    inputs = torch.full((B, n + 1), model.start_input, dtype=dtype, device=mel.device)  # inputs[:, t] = sample t - 1
     K = cfg.n_classes if cfg.output == "mulaw" else cfg.n_mixtures
     with tqdm(total=n, unit="sample", desc="naive generation", disable=not progress) as bar:
         for f in range(math.ceil(n / hop)):
@@ -136,7 +137,7 @@ def _generate_naive(model: WaveNet, mel: torch.Tensor, seed: int, n: int, progre
                 out = model.net(inputs[:, lo : t + 1], [c[:, :, frames] for c in layer_cond])[:, :, -1]  # (B, n_out)
                 inputs[:, t + 1] = _sample_torch(out, model, g[j], None if u is None else u[j])
             bar.update(min(hop, n - f * hop))
-    return inputs[:, 1:]
+    return inputs[:, 1:].cpu()
 
 
 class CachedWaveNet:
@@ -185,8 +186,8 @@ class CachedWaveNet:
         per_layer = []
         for layer in m.layers:
             c = layer.cond(cond) + layer.conv.bias[None, :, None]  # (B, G, T_frames)
-            per_layer.append(c * self.gate_scale.float()[None, :, None])
-        return np.ascontiguousarray(torch.stack(per_layer).permute(3, 0, 1, 2).numpy(), dtype=np.float32)
+            per_layer.append(c * self.gate_scale.float().to(c.device)[None, :, None])
+        return np.ascontiguousarray(torch.stack(per_layer).permute(3, 0, 1, 2).cpu().numpy(), dtype=np.float32)
 
     def generate(self, mel: torch.Tensor, seed: int = 0, n_samples: int | None = None, progress: bool = True) -> torch.Tensor:
         """``mel (B, T_frames, n_mels)`` -> ``(B, n)`` generated classes (μ-law) or values (MoL)."""
