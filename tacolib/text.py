@@ -10,8 +10,8 @@ symbols of :mod:`tacolib.symbols`.
 The pipeline is a list of small, named steps (:data:`PIPELINE`), each a pure
 ``str -> str`` function that can be tested and shown on its own::
 
-    transliterate ─► drop_unknown ─► collapse_whitespace ─► expand_abbreviations
-        ─► expand_numbers ─► lowercase ─► map_punctuation ─► filter_symbols ─► tidy
+    transliterate ─► drop_unknown ─► map_markup ─► whitespace ─► expand_abbreviations
+        ─► expand_numbers ─► lowercase ─► symbols_to_words ─► filter_symbols ─► tidy
 
 :func:`normalize` runs them all; :func:`normalize_steps` returns every stage (what the
 interactive box of notebook 02 shows). :func:`text_to_ids` / :func:`ids_to_text` turn
@@ -50,7 +50,8 @@ __all__ = [
     "expand_abbreviations",
     "expand_numbers",
     "lowercase",
-    "map_punctuation",
+    "map_markup",
+    "symbols_to_words",
     "filter_symbols",
     "tidy",
     "expand_currency",
@@ -197,6 +198,7 @@ def transliterate(text: str) -> str:
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", text)  # "①" -> "1", "ﬁ" -> "fi", full width -> ASCII
+    text = re.sub("[«»‹›„‟]", '"', text)  # unidecode would make "<<" of these
     out = []
     for ch in text:
         if ch.isascii() or ch in _KEEP_UNICODE:
@@ -270,11 +272,12 @@ _ABBREVIATIONS = [
     (r"nov", "november"),
     (r"dec", "december"),
 ]
-_ABBREV_RE = [(re.compile(rf"\b{a}\.", re.I), w) for a, w in _ABBREVIATIONS]
+_END = r"(\s*$)?"  # an abbreviation that ends the text keeps its full stop
+_ABBREV_RE = [(re.compile(rf"\b{a}\.{_END}", re.I), w) for a, w in _ABBREVIATIONS]
 _SAINT_RE = re.compile(r"\b[Ss][Tt]\.(?= ?[A-Z])")  # "St. Paul": saint before a capitalized word
-_STREET_RE = re.compile(r"\bst\.", re.I)  # "Elm St." otherwise: street
+_STREET_RE = re.compile(rf"\bst\.{_END}", re.I)  # "Elm St." otherwise: street
 _NUMBER_ABBREV_RE = re.compile(r"\bno\.(?= ?\d)", re.I)  # "No. 5" -> "number 5"
-_ETC_RE = re.compile(r"\betc\.(\s*$)?", re.I)
+_ETC_RE = re.compile(rf"\betc\.{_END}", re.I)
 _LATIN_RE = [(re.compile(r"\be\.g\.", re.I), "for example"), (re.compile(r"\bi\.e\.", re.I), "that is")]
 
 
@@ -284,17 +287,20 @@ def expand_abbreviations(text: str) -> str:
     ``Mr.`` -> mister, ``Mrs.`` -> missus, ``Dr.`` -> doctor, ``Co.`` -> company,
     ``etc.`` -> et cetera, ``e.g.`` -> for example, ``No. 5`` -> number 5, ...
     ``St.`` is "saint" before a capitalized word ("St. Paul") and "street" otherwise
-    ("Elm St."), which is why this step runs before :func:`lowercase`. A sentence-final
-    ``etc.`` keeps its full stop.
+    ("Elm St."), which is why this step runs before :func:`lowercase`. An
+    abbreviation that ends the text keeps its full stop ("... and Co." -> "... and company.").
     """
-    text = _ETC_RE.sub(lambda m: "et cetera." if m.group(1) is not None else "et cetera", text)
+    def word(w: str):
+        return lambda m: w + "." if m.group(1) is not None else w
+
+    text = _ETC_RE.sub(word("et cetera"), text)
     for pattern, words in _LATIN_RE:
         text = pattern.sub(words, text)
     text = _NUMBER_ABBREV_RE.sub("number", text)
     text = _SAINT_RE.sub("saint", text)
-    text = _STREET_RE.sub("street", text)
+    text = _STREET_RE.sub(word("street"), text)
     for pattern, words in _ABBREV_RE:
-        text = pattern.sub(words, text)
+        text = pattern.sub(word(words), text)
     return text
 
 
@@ -435,29 +441,44 @@ def lowercase(text: str) -> str:
     return text.lower()
 
 
-_PUNCT_MAP = [
+_MARKUP_MAP = [
     (re.compile(r"[\[{]"), "("),
     (re.compile(r"[\]}]"), ")"),
-    (re.compile(r"[\"`*_~]"), " "),  # quotes and markup carry no sound
+    (re.compile(r"[\"`*_~/]"), " "),  # quotes, markup and slashes carry no sound
     (re.compile(r"\s*-{2,}\s*"), ", "),  # a dash ("--", from "—") is a pause
     (re.compile(r"\s*&\s*"), " and "),
     (re.compile(r"\s*\+\s*"), " plus "),
     (re.compile(r"\s*=\s*"), " equals "),
     (re.compile(r"\s*@\s*"), " at "),
-    (re.compile(r"#"), " number "),
+    (re.compile(r"#\s*(?=\d)"), "number "),
+    (re.compile(r"#"), " "),
+]
+
+
+def map_markup(text: str) -> str:
+    """Quotes, markup and slashes become spaces; brackets become parentheses; a double
+    dash becomes a comma; ``&`` ``+`` ``=`` ``@`` become words; ``#5`` -> "number 5".
+
+    Runs before the abbreviations so that no later step can join an abbreviation and
+    its period ("Mr*." would otherwise reach a second pass as "mr.").
+    """
+    for pattern, repl in _MARKUP_MAP:
+        text = pattern.sub(repl, text)
+    return text
+
+
+_SYMBOL_WORDS = [
     (re.compile(r"%"), " percent "),
     (re.compile(r"\$"), " dollars "),
     (re.compile(r"£"), " pounds "),
     (re.compile(r"€"), " euros "),
     (re.compile(r"¥"), " yen "),
-    (re.compile(r"/"), " "),
 ]
 
 
-def map_punctuation(text: str) -> str:
-    """Symbols with a spoken form become words (``&`` -> and, ``%`` -> percent); quotes
-    and markup become spaces; brackets become parentheses."""
-    for pattern, repl in _PUNCT_MAP:
+def symbols_to_words(text: str) -> str:
+    """``% $ £ € ¥`` left over by the number step (no number next to them) become words."""
+    for pattern, repl in _SYMBOL_WORDS:
         text = pattern.sub(repl, text)
     return text
 
@@ -478,7 +499,7 @@ def filter_symbols(text: str) -> str:
 def tidy(text: str) -> str:
     """Whitespace collapsed, no space before ``, . ; : ! ? )`` or after ``(``."""
     text = collapse_whitespace(text)
-    text = re.sub(r" ([,.;:!?)])", r"\1", text)
+    text = re.sub(r" ([,.;:!?)])(?!\d)", r"\1", text)  # but "a .5 chance" keeps its space
     text = re.sub(r"\( ", "(", text)
     return text
 
@@ -486,11 +507,12 @@ def tidy(text: str) -> str:
 PIPELINE: list[tuple[str, Callable[[str], str]]] = [
     ("transliterate", transliterate),
     ("drop_unknown", drop_unknown),
-    ("collapse_whitespace", collapse_whitespace),
+    ("map_markup", map_markup),
+    ("whitespace", tidy),
     ("expand_abbreviations", expand_abbreviations),
     ("expand_numbers", expand_numbers),
     ("lowercase", lowercase),
-    ("map_punctuation", map_punctuation),
+    ("symbols_to_words", symbols_to_words),
     ("filter_symbols", filter_symbols),
     ("tidy", tidy),
 ]
