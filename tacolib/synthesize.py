@@ -68,7 +68,14 @@ def _vocode(mel: torch.Tensor, cfg: Config, vocoder: Any = None, gl_iters: int =
     if vocoder is None or vocoder == "griffin_lim":
         from tacolib.vocoder.griffin_lim import mel_to_audio
 
-        return torch.as_tensor(mel_to_audio(mel.float().cpu(), cfg.audio, n_iter=gl_iters)).reshape(-1)
+        a = cfg.audio
+        mel = mel.float().cpu()
+        n = mel.shape[0]
+        short = a.n_fft // a.hop_length + 1 - n  # an STFT window needs a few frames
+        if short > 0:  # pad with silence, cut afterwards
+            mel = torch.cat([mel, torch.full((short, mel.shape[1]), -a.max_abs_value)])
+        wav = torch.as_tensor(mel_to_audio(mel, a, n_iter=gl_iters)).reshape(-1)
+        return wav[: n * a.hop_length] if short > 0 else wav
     # a neural vocoder: anything with .generate(mel) -> (T_samples,) (e.g. tacolib's WaveNet)
     with torch.no_grad():
         return torch.as_tensor(vocoder.generate(mel)).reshape(-1).float().cpu()

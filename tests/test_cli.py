@@ -1,0 +1,97 @@
+"""The ``tacolib`` command: help everywhere, one-line errors, and train -> resume -> synthesize -> evaluate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import soundfile as sf
+
+from tacolib.cli import COMMANDS, main
+
+SMALL = [
+    "data.size=fast", "model.symbols_embedding_dim=32", "model.encoder_embedding_dim=32", "model.attention_dim=16",
+    "model.attention_rnn_dim=32", "model.decoder_rnn_dim=32", "model.prenet_dim=32", "model.postnet_embedding_dim=32",
+    "model.max_decoder_steps=20", "train.batch_size=4", "train.log_every=1", "train.val_every=100", "train.ckpt_every=100",
+]
+
+
+def _sets(items):
+    out = []
+    for s in items:
+        out += ["--set", s]
+    return out
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_on_every_command(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(([command] if command else []) + ["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tacolib")
+    if command:
+        assert command in out
+
+
+def test_python_dash_m_runs_the_cli():
+    proc = subprocess.run([sys.executable, "-m", "tacolib", "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "synthesize" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--preset", "huge"], "unknown preset 'huge'; choose one of ['paper', 'tiny']"),
+        (["train", "--set", "train.lr"], "--set 'train.lr' is not of the form section.key=value"),
+        (["train", "--set", "train.lr=fast"], "--set train.lr: expected a number, got 'fast'"),
+        (["train", "--set", "optim.lr=1"], "unknown config key 'optim.lr'"),
+        (["train", "--config", "missing.yaml"], "config file not found: missing.yaml"),
+        (["train", "--resume", "nowhere.pt"], "checkpoint not found: nowhere.pt"),
+        (["synthesize", "hello", "-o", "x.wav", "--checkpoint", "nowhere.pt"], "checkpoint not found: nowhere.pt"),
+        (["synthesize", "  ", "-o", "x.wav"], "the text to synthesize is empty"),
+        (["evaluate", "--checkpoint", "nowhere"], "checkpoint not found: nowhere"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_status_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unknown_option_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--steps", "3"])
+    assert e.value.code == 2
+    assert "unrecognized arguments: --steps" in capsys.readouterr().err
+
+
+def test_train_resume_synthesize_evaluate(tmp_path, capsys):
+    run = tmp_path / "run"
+    base = ["train", "--preset", "tiny", "--out", str(run), "--no-progress", "--no-tensorboard", *_sets(SMALL)]
+    assert main([*base, "--max-steps", "3"]) == 0
+    assert "done at step 3" in capsys.readouterr().out
+    assert (run / "config.yaml").is_file() and (run / "checkpoints" / "step_00000003.pt").is_file()
+
+    # a second run into the same folder must say --resume
+    assert main([*base, "--max-steps", "5"]) == 2
+    assert "pass --resume to continue" in capsys.readouterr().err
+    assert main(["train", "--out", str(run), "--resume", "--max-steps", "5", "--no-progress", "--no-tensorboard"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming from" in out and "step_00000003.pt" in out and "done at step 5" in out
+
+    wav, png = tmp_path / "hello.wav", tmp_path / "hello.png"
+    assert main(["synthesize", "Hello there, Maya.", "-o", str(wav), "--checkpoint", str(run), "--plot", str(png)]) == 0
+    data, sr = sf.read(wav)
+    assert sr == 22050 and len(data) > 0 and png.stat().st_size > 0
+
+    js = tmp_path / "metrics.json"
+    assert main(["evaluate", "--checkpoint", str(run), "--n", "3", "--json", str(js)]) == 0
+    metrics = json.loads(js.read_text())
+    assert metrics["n"] == 3 and metrics["checkpoint_step"] == 5 and metrics["split"] == "test"
+    for key in ("loss", "focus", "infer_focus", "infer_stop_ok", "infer_stop_error"):
+        assert isinstance(metrics[key], float) and metrics[key] == metrics[key], key
