@@ -240,3 +240,35 @@ def test_idempotent(s):
 def test_any_number_becomes_words(n):
     out = normalize(f"{n} and {n:,}")
     assert set(out) <= set("abcdefghijklmnopqrstuvwxyz -") and "and" in out
+
+
+# ---- the interactive box (notebook 02), headless ------------------------------------------------
+
+
+def test_explain_describes_every_stage():
+    from tacolib.widgets.text import explain, explain_html
+
+    e = explain("Dr. Who paid $5 😀")
+    assert [s[0] for s in e["stages"]] == ["input"] + [n for n, _ in T.PIPELINE]
+    changed = {name for name, _, c in e["stages"] if c}
+    assert {"expand_abbreviations", "expand_numbers", "lowercase", "drop_unknown"} <= changed
+    assert e["normalized"] == "doctor who paid five dollars"
+    assert e["ids"] == text_to_ids(e["normalized"], normalized=True).tolist()
+    assert any("😀" in w for w in e["warnings"]) and e["error"] is None
+    bad = explain("?!")
+    assert bad["normalized"] is None and "nothing speakable" in bad["error"]
+    assert "ValueError" in explain_html("?!") and "<b>doctor" in explain_html("Dr. X")
+    empty = explain("")
+    assert empty["stages"] == [] and "empty" in empty["error"]
+
+
+def test_normalizer_box_updates_on_typing():
+    from tacolib.widgets.text import normalizer_box
+
+    w = normalizer_box("hello")
+    box, view = w.children
+    assert "hello" in view.value
+    box.value = "Mr. Brown, 3rd"
+    assert "mister brown, third" in view.value
+    box.value = ""
+    assert "ValueError" in view.value

@@ -496,9 +496,11 @@ def build(size: str = "fast", root: str | Path | None = None, seed: int = 0, pro
             (root / name).unlink(missing_ok=True)
         if wavs.exists():
             shutil.rmtree(wavs)
-    wavs.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
     (root / "metadata.csv").unlink(missing_ok=True)  # written last: its presence means "complete"
+    # the state first: a second process starting now sees a resumable build, not a foreign folder
     _write_atomic(state_path, json.dumps(_state(size, seed, fingerprint, complete=False)).encode())
+    wavs.mkdir(exist_ok=True)
 
     todo = [p for p in prompts if not (wavs / f"{p.id}.wav").is_file()]
     bar = tqdm(todo, desc=f"TinySpeech ({size})", unit="utt", disable=not progress or not todo)
