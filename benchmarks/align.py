@@ -1,0 +1,111 @@
+"""Time to a clean alignment: single-batch overfitting with the course's recipe.
+
+    .venv/bin/python benchmarks/align.py                      # the recipe only
+    .venv/bin/python benchmarks/align.py --compare            # + the ablations, side by side
+    .venv/bin/python benchmarks/align.py --corpus ljspeech-sample --n 4
+
+The recipe (notebook 08): the ``tiny`` preset (r = 3, guided attention weight 1,
+sigma 0.2), the seed's coarser frames (``coarse = 2``), the 6 shortest TinySpeech
+utterances, Adam at ``OVERFIT_LR`` (4e-3), one torch thread. "Aligned" means every
+threshold of :data:`tacolib.metrics.ALIGNED` is met by the teacher-forced attention of
+the training step. Reports the step, the training wall time and the process CPU time
+to get there (the CPU time is the steadier figure on a shared machine), and for
+``--compare`` the same for each ablation and its ratio to the recipe. An ablation that
+does not align within ``--max-seconds`` is reported as such, with its last metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+
+import tacolib
+from tacolib.metrics import ALIGNED
+from tacolib.model import Tacotron2
+from tacolib.overfit import OVERFIT_LR, overfit, overfit_config, pick_batch
+
+# name -> (coarse, lr, guided-attention weight, model overrides)
+VARIANTS = {
+    "recipe (coarse 2, lr 4e-3, GA)": (2, OVERFIT_LR, 1.0, {}),
+    "full-size frames (coarse 1)": (1, OVERFIT_LR, 1.0, {}),
+    "preset lr 2e-3": (2, 2e-3, 1.0, {}),
+    "r = 1": (2, OVERFIT_LR, 1.0, {"r": 1}),
+    "no guided attention": (2, OVERFIT_LR, 0.0, {}),
+}
+
+
+def run(name, args):
+    coarse, lr, ga, model_over = VARIANTS[name]
+    cfg = overfit_config("tiny", coarse=coarse, **model_over)
+    cfg = cfg.override({"train.guided_attention_weight": ga})
+    batch = pick_batch(cfg, n=args.n, corpus=args.corpus)
+    torch.manual_seed(args.seed)
+    model = Tacotron2(cfg)
+    w0 = time.perf_counter()
+    hist = overfit(
+        model, batch, cfg, steps=args.max_steps, lr=lr, until=ALIGNED, patience=1,
+        max_seconds=args.max_seconds, snapshot_every=0, progress=False,
+    )
+    total = time.perf_counter() - w0
+    return {
+        "name": name,
+        "T_in": int(batch["text"].shape[1]),
+        "T_dec": int(batch["mel"].shape[1]) // cfg.model.r,
+        "B": int(batch["text"].shape[0]),
+        "step": hist.aligned_step,
+        "wall": hist.aligned_seconds,
+        "cpu": hist.aligned_cpu_seconds,
+        "steps_run": hist.steps[-1] + 1,
+        "seconds_run": hist.seconds[-1],
+        "metrics": hist.final_metrics,
+        "loss": hist.final_loss,
+        "total": total,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--compare", action="store_true", help="also run the ablations")
+    ap.add_argument("--n", type=int, default=6, help="utterances in the batch (the shortest ones)")
+    ap.add_argument("--corpus", default="tinyspeech", help="tinyspeech | ljspeech-sample | a folder")
+    ap.add_argument("--max-steps", type=int, default=600)
+    ap.add_argument("--max-seconds", type=float, default=180.0, help="training time cap per run (s)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    tacolib.setup(seed=args.seed, threads=args.threads)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, load average {load:.1f}")
+    print(f"thresholds: {ALIGNED}; batch: {args.n} shortest of {args.corpus}; cap {args.max_seconds:.0f} s / {args.max_steps} steps\n")
+    names = list(VARIANTS) if args.compare else list(VARIANTS)[:1]
+    rows = []
+    for name in names:
+        r = run(name, args)
+        rows.append(r)
+        m = r["metrics"]
+        if r["step"] is None:
+            got = f"not aligned after {r['steps_run']} steps / {r['seconds_run']:.0f} s"
+        else:
+            got = f"aligned at step {r['step']:4d}: {r['wall']:6.1f} s wall, {r['cpu']:6.1f} s CPU"
+        print(
+            f"{name:32s} B={r['B']} T_in={r['T_in']} T_dec={r['T_dec']:3d}  {got}  "
+            f"(focus {m['focus']:.2f}, diag {m['diagonality']:.2f}, cover {m['coverage']:.2f}, loss {r['loss']:.2f})",
+            flush=True,
+        )
+    base = rows[0]
+    if len(rows) > 1 and base["step"] is not None:
+        print("\nrelative to the recipe (CPU time to alignment; '>' when the cap was hit first):")
+        for r in rows[1:]:
+            if r["step"] is None:
+                print(f"  {r['name']:32s} > {r['seconds_run'] / base['wall']:.1f}x wall (did not align)")
+            else:
+                print(f"  {r['name']:32s} {r['cpu'] / base['cpu']:.2f}x CPU, {r['step'] / max(1, base['step']):.2f}x steps")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nload average at the end: {load:.1f}")
+
+
+if __name__ == "__main__":
+    main()
