@@ -195,6 +195,74 @@ class _BudgetBar:
         self.bar.close()
 
 
+class _ThreadTuner:
+    """Chooses the faster torch thread count while training runs, and re-checks it.
+
+    On a 2-core machine with other work running, two OpenMP threads that wait on each
+    other made a training step about 8x slower than one thread (measured here: 0.06
+    vs 0.47 steps/s under load); on an idle machine two threads are faster. So the
+    quickstart times a few steps with each count (per mel frame of the batch, as
+    batches differ in length), keeps the faster, and probes again every ``every`` steps.
+    Used as part of the trainer's ``on_step`` hook.
+    """
+
+    def __init__(self, max_threads: int, warmup: int = 3, probe: int = 6, every: int = 300):
+        self.options = sorted({1, max(1, int(max_threads))})
+        self.enabled = len(self.options) > 1
+        self.warmup, self.probe, self.every = warmup, probe, every
+        self.seen = 0  # steps this session
+        self.queue: list[int] = list(self.options) if self.enabled else []
+        self.current = torch.get_num_threads()
+        self.samples: dict[int, list[float]] = {}
+        self.discard = 0
+        self.last_t: float | None = None
+        self.skip = False
+        self.next_probe = 0
+        self.decisions: list[dict] = []
+
+    def _switch(self, n: int) -> None:
+        torch.set_num_threads(n)
+        self.current = n
+        self.discard = 1  # the first step after a switch pays for the thread pool
+
+    def __call__(self, trainer, record: dict) -> None:
+        now = time.time()
+        last = getattr(trainer, "_last_output", None)
+        frames = 1
+        if last is not None and isinstance(last[1].get("mel"), torch.Tensor):
+            frames = max(1, int(last[1]["mel"].shape[0] * last[1]["mel"].shape[1]))
+        dt, self.last_t = (None if self.last_t is None or self.skip else now - self.last_t), now
+        t = trainer.cfg.train  # validation or a checkpoint after this step: its interval is not a step's cost
+        self.skip = bool((t.val_every and trainer.step % t.val_every == 0) or (t.ckpt_every and trainer.step % t.ckpt_every == 0))
+        self.seen += 1
+        if not self.enabled or self.seen <= self.warmup:
+            return
+        if not self.queue:
+            if self.seen >= self.next_probe:
+                self.queue = list(self.options)
+                self.samples = {}
+            else:
+                return
+        n = self.queue[0]
+        if self.current != n:
+            self._switch(n)
+            return
+        if dt is not None:
+            if self.discard:
+                self.discard -= 1
+            else:
+                self.samples.setdefault(n, []).append(1e3 * dt / frames * 1000)  # ms per 1000 mel frames
+        if len(self.samples.get(n, [])) >= self.probe:
+            self.queue.pop(0)
+            if not self.queue:
+                med = {k: sorted(v)[len(v) // 2] for k, v in self.samples.items()}
+                best = min(med, key=med.get)
+                self._switch(best)
+                self.discard = 0
+                self.decisions.append({"step": trainer.step, "ms_per_1000_frames": {str(k): round(v, 2) for k, v in med.items()}, "threads": best})
+                self.next_probe = self.seen + self.every
+
+
 def _previous_run(run_dir: Path, cfg) -> dict | None:
     """Step and training seconds of the newest checkpoint in ``run_dir`` (None: no run yet).
 
@@ -222,7 +290,8 @@ def _previous_run(run_dir: Path, cfg) -> dict | None:
     return {"checkpoint": latest, "step": int(state["step"]), "elapsed": float(state.get("elapsed", 0.0))}
 
 
-def _train(cfg, run_dir: Path, train_set, val_set, budget_min: float, max_steps: int, device, progress: bool, tensorboard: bool) -> dict:
+def _train(cfg, run_dir: Path, train_set, val_set, budget_min: float, max_steps: int, device, progress: bool, tensorboard: bool,
+           tune_threads: int = 0) -> dict:
     """Train (or resume, or re-use) the quickstart's run; returns what happened."""
     from tacolib.train import Trainer
 
@@ -241,10 +310,18 @@ def _train(cfg, run_dir: Path, train_set, val_set, budget_min: float, max_steps:
         _say(f"[2/4] training the '{cfg.name}' model for {budget_min:g} min (at most {max_steps} steps); "
              "Ctrl-C saves a checkpoint, re-running resumes")
     trainer = Trainer(cfg, run_dir, train_set=train_set, val_set=val_set, device=device, n_infer=4, tensorboard=tensorboard, progress=False)
-    _say(f"      device {trainer.device}, {torch.get_num_threads()} torch thread(s), "
+    threads = f"{torch.get_num_threads()} torch thread(s)" + (f", trying up to {tune_threads}" if tune_threads > 1 and trainer.device.type == "cpu" else "")
+    _say(f"      device {trainer.device}, {threads}, "
          f"{len(trainer.train_set)} training utterances, {len(trainer.val_set)} for validation")
     bar = _BudgetBar(budget_s, spent, max_steps, prev["step"] if prev else 0, enabled=progress)
-    trainer.on_step = bar
+    tuner = _ThreadTuner(tune_threads) if tune_threads > 1 and trainer.device.type == "cpu" else None
+
+    def on_step(tr, record):
+        if tuner is not None:
+            tuner(tr, record)
+        bar(tr, record)
+
+    trainer.on_step = on_step
     try:
         result = trainer.fit(max_steps=max_steps, max_minutes=left_s / 60.0, resume=bool(prev))
     finally:
@@ -253,6 +330,7 @@ def _train(cfg, run_dir: Path, train_set, val_set, budget_min: float, max_steps:
     return {
         "status": result["status"], "step": int(result["step"]), "checkpoint": result["checkpoint"],
         "train_seconds": float(result["wall_time"]), "reused": False, "device": str(trainer.device),
+        "threads": torch.get_num_threads(), "thread_choices": tuner.decisions if tuner is not None else [],
     }
 
 
@@ -455,6 +533,9 @@ def _headline(m: dict) -> str:
 def _advice(m: dict) -> str:
     if m["generalized"]:
         return "Listen to the sentences below; `tacolib quickstart --text \"...\"` makes it say something else."
+    if m.get("max_steps") and m["steps"] >= m["max_steps"]:
+        return (f"Training stopped at --max-steps {m['max_steps']}: raise it (and --minutes if needed) to continue "
+                "this run from its checkpoint.")
     more = max(m["minutes_budget"] * 2, m["minutes_budget"] + 10)
     return (f"Train longer: `tacolib quickstart --minutes {more:g}` continues this run from its checkpoint "
             "(a loaded machine trains fewer steps per minute; see steps and load below).")
@@ -544,7 +625,8 @@ def _run_facts(m: dict) -> list[tuple[str, str]]:
     facts = [
         ("command", m["command"]),
         ("config", f"{m['config']} (TinySpeech {m['corpus']})"),
-        ("device / threads", f"{m['device']} / {m['threads']}"),
+        ("device / threads", f"{m['device']} / {m['threads'] if m['threads'] is not None else 'n/a (training re-used)'}"
+         + (f" (chosen while training: {m['thread_choices']})" if m.get("thread_choices") else "")),
         ("training", f"{m['steps']} steps, {m['train_minutes']:.1f} min in total (budget {m['minutes_budget']:g} min), {m['train_status']}"),
     ]
     for k in ("corpus", "train", "synthesize", "report"):
@@ -616,6 +698,7 @@ def quickstart(
     device: str | None = "auto",
     texts: Sequence[str] = (),
     fast: bool | None = None,
+    threads: int | None = None,
     max_steps: int | None = None,
     seed: int = 0,
     progress: bool = True,
@@ -638,6 +721,10 @@ def quickstart(
         Sentences of your own to speak, after the held-out ones.
     fast : bool, optional
         The CI-sized run (TinySpeech ``fast``, short budget). Default: ``TACOLIB_FAST``.
+    threads : int, optional
+        Torch CPU threads. Default: ``TACOLIB_THREADS`` when set, 1 in fast mode, else
+        training starts with 1 and switches to up to :func:`tacolib.runtime.default_threads`
+        while that is measured to be faster (:class:`_ThreadTuner`); synthesis uses 1.
     max_steps : int, optional
         Cap on training steps (default: the preset's ``train.max_steps``).
     seed : int
@@ -657,7 +744,7 @@ def quickstart(
         ``status`` is ``"interrupted"`` (and nothing is synthesized) when training
         was stopped with Ctrl-C.
     """
-    from tacolib.runtime import fast_mode
+    from tacolib.runtime import default_threads, fast_mode
     from tacolib.train import resolve_device
 
     t_start = time.time()
@@ -676,7 +763,15 @@ def quickstart(
         raise QuickstartError(f"--out {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out / "run"
+    if threads is not None and threads < 1:
+        raise QuickstartError(f"--threads must be >= 1, got {threads}")
     dev = resolve_device(device)
+    tune = 0
+    if threads is None and (fast or os.environ.get("TACOLIB_THREADS")):
+        threads = 1 if fast and not os.environ.get("TACOLIB_THREADS") else default_threads()
+    elif threads is None:  # start safe with one thread; the tuner tries more while training
+        tune = default_threads()
+    torch.set_num_threads(threads or 1)
     cfg = _config(fast)
     if max_steps is None:
         max_steps = cfg.train.max_steps
@@ -693,7 +788,7 @@ def quickstart(
 
     # 2. training
     t = time.time()
-    tr = _train(cfg, run_dir, train_set, heldout, minutes, max_steps, dev, progress, tensorboard)
+    tr = _train(cfg, run_dir, train_set, heldout, minutes, max_steps, dev, progress, tensorboard, tune_threads=tune)
     stages["train"] = round(time.time() - t, 2)
     if tr["reused"]:
         reused.append("train")
@@ -726,6 +821,7 @@ def quickstart(
     else:
         _say(f"[3/4] speaking {N_HELDOUT} held-out sentences" + (f" and {len(texts)} of yours" if texts else "")
              + " (free running, Griffin-Lim)")
+        torch.set_num_threads(threads or 1)  # step-by-step decoding: one thread (FIELD-NOTES), unless asked
         records = _speak(tr["checkpoint"], root, heldout, out, texts, dev, seed, progress)
     stages["synthesize"] = round(time.time() - t, 2)
 
@@ -740,7 +836,8 @@ def quickstart(
         "corpus": cfg.data.size,
         "fast": fast,
         "device": str(dev),
-        "threads": torch.get_num_threads(),
+        "threads": tr.get("threads"),
+        "thread_choices": tr.get("thread_choices", []),
         "cpus": os.cpu_count(),
         "torch": torch.__version__,
         "seed": seed,
@@ -787,7 +884,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "a larger value continues a finished run")
     p.add_argument("--text", action="append", default=[], metavar="TEXT", help="also speak this sentence (quote it; repeatable)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: the GPU when present, else CPU)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else up to 4)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else training measures 1 vs up to 4 and keeps the faster)")
     p.add_argument("--fast", action="store_true", help="CI-sized run: small corpus and budget (also TACOLIB_FAST=1); checks the plumbing, not the voice")
     p.add_argument("--max-steps", type=int, default=None, help="cap on training steps (default: the preset's train.max_steps)")
     p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
@@ -799,23 +896,27 @@ def run(args: argparse.Namespace) -> int:
     """``tacolib quickstart``: run :func:`quickstart` and print where the results are.
 
     Returns the exit status: 0 when the pipeline ran (whether or not the alignment
-    generalized: the report says which), 130 when training was interrupted.
+    generalized: the report says which), 130 when training was interrupted, 1 when it
+    diverged.
     """
+    import shlex
+
     from tacolib.runtime import fast_mode, setup
+    from tacolib.train import TrainingDiverged
 
     fast = bool(args.fast) or fast_mode()
-    if args.threads is not None and args.threads < 1:
-        raise QuickstartError(f"--threads must be >= 1, got {args.threads}")
-    threads = args.threads
-    if threads is None and fast and not os.environ.get("TACOLIB_THREADS"):
-        threads = 1
-    setup(seed=0, threads=threads)
+    setup(seed=0, threads=1)  # seeds; quickstart() sets the threads (see its docstring)
     argv = sys.argv[1:]
-    command = "tacolib " + " ".join(_quote(a) for a in argv) if argv[:1] == ["quickstart"] else "tacolib quickstart"
-    m = quickstart(
-        out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, max_steps=args.max_steps,
-        seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard, command=command,
-    )
+    command = "tacolib " + shlex.join(argv) if argv[:1] == ["quickstart"] else "tacolib quickstart"
+    try:
+        m = quickstart(
+            out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, threads=args.threads,
+            max_steps=args.max_steps, seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard,
+            command=command,
+        )
+    except TrainingDiverged as e:  # names the last good checkpoint
+        print(f"tacolib quickstart: {e}", file=sys.stderr)
+        return 1
     if m.get("status") == "interrupted":
         return 130
     out = Path(args.out)
@@ -828,8 +929,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"Results are in {out}/ : open {out / 'report.html'} (metrics: {out / 'metrics.json'})")
     return 0
 
-
-def _quote(s: str) -> str:
-    import shlex
-
-    return shlex.quote(s)
