@@ -1,0 +1,118 @@
+"""Single-batch overfitting aligns (CI-sized), and the snapshot widget's callback draws it."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from tacolib.metrics import ALIGNED, is_aligned
+from tacolib.overfit import OVERFIT_LR, OverfitHistory, Snapshot, overfit, overfit_config, pick_batch
+from tacolib.widgets.snapshots import render_snapshot, snapshot_title
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The course recipe on the 4 shortest TinySpeech utterances, until aligned."""
+    from tacolib.model import Tacotron2
+
+    torch.manual_seed(0)
+    cfg = overfit_config("tiny", coarse=2)
+    batch = pick_batch(cfg, n=4)
+    model = Tacotron2(cfg)
+    hist = overfit(model, batch, cfg, steps=300, lr=OVERFIT_LR, until=ALIGNED, patience=5, snapshot_every=20, progress=False)
+    return cfg, batch, model, hist
+
+
+def test_pick_batch_takes_the_shortest_utterances():
+    cfg = overfit_config("tiny", coarse=2)
+    short = pick_batch(cfg, n=3)
+    more = pick_batch(cfg, n=6)
+    assert short["text"].shape[0] == 3
+    assert int(short["mel_lengths"].max()) <= int(more["mel_lengths"].max())
+    assert set(short["ids"]) <= set(more["ids"])
+    assert short["mel"].shape[1] % cfg.model.r == 0
+
+
+def test_overfit_reaches_a_clean_diagonal(trained):
+    cfg, batch, model, hist = trained
+    first = {k: v[0] for k, v in hist.metrics.items()}
+    assert not is_aligned(first), f"an untrained model already passes the thresholds: {first}"
+    assert hist.aligned_step is not None, f"did not align in {len(hist.steps)} steps; last metrics {hist.final_metrics}"
+    assert hist.stopped_early  # held the thresholds for `patience` steps
+    assert is_aligned(hist.final_metrics)
+    # the memorization half of the test: the loss fell well below where it started
+    assert hist.final_loss < 0.5 * hist.losses["loss"][0]
+    assert hist.losses["attention"][-1] < 0.05  # the guided-attention term is nearly satisfied
+
+
+def test_aligned_model_aligns_in_eval_mode_too(trained):
+    """Metrics come from training-mode passes; the model itself, in eval mode, agrees."""
+    from tacolib.loss import decoder_lengths
+    from tacolib.metrics import alignment_metrics
+
+    cfg, batch, model, hist = trained
+    assert not model.training
+    with torch.no_grad():
+        out = model(batch)
+    m = alignment_metrics(out["alignments"], batch["text_lengths"], decoder_lengths(batch["mel_lengths"], cfg.model.r))
+    assert m["diagonality"] > ALIGNED["diagonality"] and m["focus"] > 0.8 * ALIGNED["focus"], m
+
+
+def test_history_and_snapshots_are_consistent(trained):
+    _, batch, _, hist = trained
+    n = len(hist.steps)
+    assert hist.steps == list(range(n))
+    assert all(len(v) == n for v in hist.losses.values()) and all(len(v) == n for v in hist.metrics.values())
+    assert np.all(np.diff(hist.seconds) >= 0) and np.all(np.diff(hist.cpu_seconds) >= 0)
+    steps = [s.step for s in hist.snapshots]
+    assert steps[0] == 0 and steps[-1] == hist.steps[-1] and hist.aligned_step in steps
+    assert steps == sorted(set(steps))
+    B, T_in = batch["text"].shape
+    for s in hist.snapshots:
+        assert s.alignments.shape == (B, batch["mel"].shape[1] // 3, T_in)
+        assert s.metrics == {k: v[s.step] for k, v in hist.metrics.items()}
+    assert hist.first_step_where(ALIGNED)[0] == hist.aligned_step
+
+
+def _fake_snapshots():
+    snaps = []
+    for k, step in enumerate((0, 10, 20)):
+        a = np.full((2, 12, 6), 1 / 6, dtype=np.float32)
+        snaps.append(Snapshot(step, 1.5 * k, a, np.array([6, 4]), np.array([12, 9]), {"focus": 0.1 * k, "diagonality": 0.3}, 2.0 - k))
+    return snaps
+
+
+def test_render_snapshot_crops_padding_and_titles():
+    snaps = _fake_snapshots()
+    fig = render_snapshot(snaps, -1, utterance=1, texts=["hello", "abc"])
+    ax = fig.axes[0]
+    img = ax.images[0].get_array()
+    assert img.shape == (4, 9)  # (T_in, T_dec) of utterance 1, padding cropped
+    assert ax.get_title() == snapshot_title(snaps[-1], 1)
+    assert "step 20" in ax.get_title() and "focus 0.20" in ax.get_title()
+    plt.close(fig)
+    with pytest.raises(IndexError, match="out of range"):
+        render_snapshot(snaps, 3)
+    with pytest.raises(IndexError, match="utterance"):
+        render_snapshot(snaps, 0, utterance=2)
+    with pytest.raises(ValueError, match="no snapshots"):
+        render_snapshot([], 0)
+
+
+def test_snapshot_viewer_builds_and_follows_the_slider():
+    pytest.importorskip("ipywidgets")
+    from tacolib.widgets.snapshots import snapshot_viewer
+
+    box = snapshot_viewer(_fake_snapshots())
+    slider, label, dropdown = box.children[0].children
+    assert slider.max == 2 and label.value == "step 20"
+    slider.value = 1
+    assert label.value == "step 10"
+
+
+def test_overfit_rejects_bad_steps():
+    with pytest.raises(ValueError, match="steps"):
+        overfit(torch.nn.Linear(1, 1), {}, overfit_config(), steps=0)
+    assert isinstance(OverfitHistory().steps, list)
