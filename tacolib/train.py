@@ -500,6 +500,7 @@ class Trainer:
         self.last_val: dict = {}
         self.history: dict[str, list[dict]] = {"train": [], "val": []}
         self._saved_step = -1
+        self._stop_requested = False
         self._writer = None
         self._session_start = time.time()
 
@@ -765,7 +766,8 @@ class Trainer:
         Returns
         -------
         dict
-            ``status`` (``"done"``, ``"time_budget"`` or ``"interrupted"``), ``step``,
+            ``status`` (``"done"``, ``"time_budget"``, ``"interrupted"`` (Ctrl-C) or
+            ``"stopped"`` (:meth:`request_stop`)), ``step``,
             ``checkpoint`` (path of the last save), ``wall_time`` (s), ``val`` (last
             validation metrics).
 
@@ -800,9 +802,10 @@ class Trainer:
                 while self.step < max_steps:
                     # every process must agree to stop, between steps (one tiny all-reduce under DDP)
                     out_of_time = budget is not None and session_steps > 0 and time.time() - started > budget
-                    n_stop, n_time = self._sync([float(stop.requested), float(out_of_time)])
-                    if n_stop or n_time:
-                        status = "interrupted" if n_stop else "time_budget"
+                    n_stop, n_time, n_asked = self._sync([float(stop.requested), float(out_of_time), float(self._stop_requested)])
+                    if n_stop or n_time or n_asked:
+                        status = "interrupted" if n_stop else "time_budget" if n_time else "stopped"
+                        self._stop_requested = False
                         break
                     batch = next(stream)
                     record = self.train_step(batch)
@@ -840,9 +843,16 @@ class Trainer:
         if self._writer is not None:
             self._writer.flush()
         if self.is_main and status != "done":
-            why = {"interrupted": "interrupted", "time_budget": f"time budget of {max_minutes} min spent"}[status]
+            why = {"interrupted": "interrupted", "time_budget": f"time budget of {max_minutes} min spent", "stopped": "stopped"}[status]
             print(f"{why} at step {self.step}; checkpoint saved to {saved}; continue with resume (tacolib train --resume)")
         return {"status": status, "step": self.step, "checkpoint": str(saved) if saved else None, "wall_time": self.wall_time, "val": self.last_val}
+
+    def request_stop(self) -> None:
+        """Ask :meth:`fit` to save and return after the current step (``status="stopped"``).
+
+        For callers that decide when to stop (an ``on_step`` callback, a notebook widget).
+        """
+        self._stop_requested = True
 
     def _barrier(self) -> None:
         if self.world_size > 1:
