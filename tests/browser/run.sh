@@ -28,24 +28,25 @@ summary() { # status, message
   echo "BROWSER TESTS: $1 - $2 ($(( $(date +%s) - START )) s; artifacts in tests/browser/artifacts/)"
 }
 die() { summary FAIL "$1"; exit 1; }
+step() { echo "== [$(( $(date +%s) - START )) s] $*"; }
 
 # -- 1. the system browser ---------------------------------------------------------
 CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ ! -x "$CHROMIUM_PATH" ]; then
-  echo "== installing Debian's chromium (apt)"
+  step "installing Debian's chromium (apt)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
     || die "apt-get install chromium failed"
 fi
 [ -x "$CHROMIUM_PATH" ] || die "no chromium at $CHROMIUM_PATH"
 export CHROMIUM_PATH
-echo "== $("$CHROMIUM_PATH" --version 2>/dev/null)"
+step "$("$CHROMIUM_PATH" --version 2>/dev/null)"
 
 # -- 2. Galata + Playwright from the lock file ---------------------------------------
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 LOCK_HASH="$(sha256sum package-lock.json | cut -c1-64)"
 if [ "$(cat node_modules/.tacotron2-lock-hash 2>/dev/null)" != "$LOCK_HASH" ]; then
-  echo "== npm ci"
+  step "npm ci"
   npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
   echo "$LOCK_HASH" > node_modules/.tacotron2-lock-hash
 fi
@@ -56,7 +57,7 @@ elif [ -x "$REPO/.venv/bin/python" ]; then PY="$REPO/.venv/bin/python"
 else PY="$(command -v python3)"; fi
 LAB_VERSION="$("$PY" -c 'import jupyterlab; print(jupyterlab.__version__)')" || die "jupyterlab is not importable by $PY"
 GALATA_VERSION="$(node -p 'require("@jupyterlab/galata/package.json").version')"
-echo "== JupyterLab $LAB_VERSION ($PY), Galata $GALATA_VERSION"
+step "JupyterLab $LAB_VERSION ($PY), Galata $GALATA_VERSION"
 # Galata 5.N drives JupyterLab 4.N: the minor versions must match.
 [ "${LAB_VERSION#4.}" != "$LAB_VERSION" ] && [ "$(echo "$LAB_VERSION" | cut -d. -f2)" = "$(echo "$GALATA_VERSION" | cut -d. -f2)" ] \
   || die "Galata $GALATA_VERSION does not match JupyterLab $LAB_VERSION (need 5.x <-> 4.x, same minor)"
@@ -76,7 +77,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== starting JupyterLab on 127.0.0.1:$PORT (root $WORK/root)"
+step "starting JupyterLab on 127.0.0.1:$PORT (root $WORK/root)"
 (
   cd "$WORK/root"
   unset MPLBACKEND  # kernels must use the inline backend, as a learner's do
@@ -95,7 +96,7 @@ done
 up || { tail -20 "$ARTIFACTS/jupyter-server.log"; die "JupyterLab did not answer in 60 s"; }
 
 # -- 4. the tests -------------------------------------------------------------------
-echo "== playwright test"
+step "playwright test"
 TARGET_URL="http://127.0.0.1:$PORT" npx playwright test "$@"
 RC=$?
 

@@ -15,7 +15,19 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 
 /** Learner versions (notebooks/NN_*.ipynb, what a student opens), by number. */
 const COURSE: { prefix: string; what: string; exp: Expectations }[] = [
-  { prefix: '01', what: 'mel explorer', exp: { sliders: 3, slidersThatSound: [0, 1, 2], audios: 2 } }
+  { prefix: '01', what: 'mel explorer', exp: { sliders: 3, slidersThatSound: [0, 1, 2], audios: 2 } },
+  {
+    prefix: '02',
+    what: 'normalization text box',
+    exp: {
+      sliders: 0,
+      audios: 1,
+      textInput: { text: 'Dr. Who paid $5 at 7:45 pm.', expect: /doctor who paid five dollars at seven forty-five p m/ }
+    }
+  },
+  { prefix: '04', what: 'attention explorer', exp: { sliders: 1, audios: 0 } },
+  { prefix: '05', what: 'attention explorer (free running)', exp: { sliders: 1, audios: 0 } },
+  { prefix: '10', what: 'Griffin-Lim A/B player', exp: { sliders: 0, audios: 2, toggles: { groups: 1, changesAudio: true } } }
 ];
 
 test.describe('fixture', () => {

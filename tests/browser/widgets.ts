@@ -24,6 +24,12 @@ export interface Expectations {
   slidersThatSound?: number[];
   /** At least this many <audio> elements, each carrying a RIFF/WAVE file. */
   audios: number;
+  /**
+   * ToggleButtons (e.g. an A/B player): at least `groups` button groups render; every
+   * other button of each is clicked in turn and must change an <audio> (`changesAudio`)
+   * and/or a plotted image (`changesImage`).
+   */
+  toggles?: { groups: number; changesAudio?: boolean; changesImage?: boolean };
   /** Text boxes (ipywidgets Text/Textarea): type `text` into the first, expect `expect` in the outputs. */
   textInput?: { text: string; expect: RegExp };
 }
@@ -309,6 +315,56 @@ export async function checkWidgetNotebook(
     }
   }
 
+  // Toggle buttons: click each other choice; the audio (and/or image) must change.
+  if (exp.toggles) {
+    const groups = nbLocator.locator('.widget-toggle-buttons');
+    const nGroups = await groups.count();
+    notes.push(`${nGroups} toggle-button group(s) rendered`);
+    if (nGroups < exp.toggles.groups) {
+      problems.push(`expected at least ${exp.toggles.groups} toggle-button group(s), found ${nGroups} rendered`);
+    }
+    for (let g = 0; g < nGroups; g++) {
+      const buttons = groups.nth(g).locator('button');
+      const nButtons = await buttons.count();
+      const container = groups.nth(g).locator('xpath=ancestor::div[contains(@class,"jp-OutputArea-output")][1]');
+      await groups.nth(g).scrollIntoViewIfNeeded();
+      await shot(container, label, `${String(40 + g)}-toggles-before`, testInfo);
+      for (let b = 0; b < nButtons; b++) {
+        const button = buttons.nth(b);
+        if (((await button.getAttribute('class')) ?? '').includes('mod-active')) continue;
+        const name = ((await button.textContent()) ?? '').trim();
+        const what = `toggle group ${g}, button "${name}"`;
+        const imgsBefore = new Set(await imageHashes(page));
+        const soundsBefore = new Set(await audioHashes(page));
+        const errorsBefore = (await findErrors(page)).length;
+        await button.click();
+        let newImage = false;
+        let newSound = false;
+        let active = false;
+        const deadline = Date.now() + IMAGE_WAIT_MS;
+        while (Date.now() < deadline) {
+          active = ((await button.getAttribute('class')) ?? '').includes('mod-active');
+          newImage = (await imageHashes(page)).some(h => !imgsBefore.has(h));
+          newSound = (await audioHashes(page)).some(h => !soundsBefore.has(h));
+          if (active && (newSound || !exp.toggles.changesAudio) && (newImage || !exp.toggles.changesImage)) break;
+          if ((await findErrors(page)).length > errorsBefore) break;
+          await page.waitForTimeout(250);
+        }
+        await waitKernelIdle(page);
+        if (!active) problems.push(`${what}: clicking did not select it`);
+        if (exp.toggles.changesAudio) {
+          if (newSound) notes.push(`${what}: the player now holds a different sound`);
+          else problems.push(`${what}: clicking it did not change the audio`);
+        }
+        if (exp.toggles.changesImage) {
+          if (newImage) notes.push(`${what}: a new image was plotted`);
+          else problems.push(`${what}: clicking it did not change the plotted image`);
+        }
+      }
+      await shot(container, label, `${String(40 + g)}-toggles-after`, testInfo);
+    }
+  }
+
   // Text box: type, expect the outputs to show the result.
   if (exp.textInput) {
     const input = nbLocator.locator('.jupyter-widgets.widget-text input, .jupyter-widgets.widget-textarea textarea').first();
@@ -318,7 +374,8 @@ export async function checkWidgetNotebook(
       await input.scrollIntoViewIfNeeded();
       await input.fill('');
       await input.pressSequentially(exp.textInput.text, { delay: 10 });
-      await input.press('Enter');
+      // Enter submits a one-line Text (continuous_update=False); in a Textarea it would add a newline.
+      if ((await input.evaluate(el => el.tagName)) === 'INPUT') await input.press('Enter');
       // The kernel answers through the widget's comm: poll for the expected text.
       let seen = false;
       const deadline = Date.now() + IMAGE_WAIT_MS;
