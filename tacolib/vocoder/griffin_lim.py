@@ -198,7 +198,7 @@ def griffin_lim(
     n_iter : int
         Iterations (each is one inverse and one forward STFT).
     momentum : float
-        Fast Griffin-Lim momentum (Perraudin et al. 2013) in [0, 1); 0 is the
+        Fast Griffin-Lim momentum (Perraudin et al. 2013) in [0, 1]; 0 is the
         original algorithm. Values near 1 converge faster; librosa also uses 0.99.
     power : float
         Raise the magnitude to this power first (> 1 sharpens harmonics and
