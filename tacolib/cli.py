@@ -213,16 +213,19 @@ def _synthesize_args(p: argparse.ArgumentParser) -> None:
     _add_threads(p)
 
 
-def _load_wavenet(path: str, device):
-    from tacolib.vocoder import wavenet
+def _load_wavenet(path: str, device, cfg):
+    """A WaveNet checkpoint (``tacolib.vocoder.save_wavenet``), checked against the Tacotron's audio config."""
+    from tacolib.vocoder.wavenet import load_wavenet
 
-    loader = getattr(wavenet, "load_wavenet", None) or getattr(getattr(wavenet, "WaveNet", None), "from_checkpoint", None)
-    if loader is None:
-        raise CLIError("this tacolib has no WaveNet loader (tacolib.vocoder.wavenet.load_wavenet)")
     if not Path(path).is_file():
         raise CLIError(f"WaveNet checkpoint not found: {path}")
-    voc = loader(path)
-    return voc.to(device) if hasattr(voc, "to") else voc
+    voc = load_wavenet(path)
+    if (voc.cfg.n_mels, voc.cfg.hop_length) != (cfg.audio.n_mels, cfg.audio.hop_length):
+        raise CLIError(
+            f"{path}: the WaveNet expects n_mels={voc.cfg.n_mels}, hop_length={voc.cfg.hop_length}; "
+            f"the Tacotron makes n_mels={cfg.audio.n_mels}, hop_length={cfg.audio.hop_length}"
+        )
+    return voc.to(device)
 
 
 def _synthesize_run(args) -> int:
@@ -235,7 +238,7 @@ def _synthesize_run(args) -> int:
     _setup(args, args.seed)
     device = resolve_device(args.device)
     model, cfg = load_model(args.checkpoint, device)
-    vocoder = _load_wavenet(args.wavenet, device) if args.wavenet else None
+    vocoder = _load_wavenet(args.wavenet, device, cfg) if args.wavenet else None
     result = synthesize(model, args.text, vocoder=vocoder, seed=args.seed, gl_iters=args.gl_iters, max_decoder_steps=args.max_decoder_steps)
     path = save_wav(args.out, result["wav"], result["sample_rate"])
     seconds = result["wav"].numel() / result["sample_rate"]

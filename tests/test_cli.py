@@ -89,6 +89,16 @@ def test_train_resume_synthesize_evaluate(tmp_path, capsys):
     data, sr = sf.read(wav)
     assert sr == 22050 and len(data) > 0 and png.stat().st_size > 0
 
+    from tacolib.vocoder import WaveNet, WaveNetConfig, save_wavenet
+
+    voc = save_wavenet(tmp_path / "wavenet.pt", WaveNet(WaveNetConfig(layers=2, cycles=1, residual_channels=8, gate_channels=16, skip_channels=8, cond_channels=8)))
+    assert main(["synthesize", "Hello.", "-o", str(tmp_path / "wn.wav"), "--checkpoint", str(run), "--wavenet", str(voc), "--max-decoder-steps", "4"]) == 0
+    data, _ = sf.read(tmp_path / "wn.wav")
+    assert 0 < len(data) <= 4 * 3 * 256
+    bad = save_wavenet(tmp_path / "wavenet64.pt", WaveNet(WaveNetConfig(n_mels=64, layers=2, cycles=1)))
+    assert main(["synthesize", "Hello.", "-o", str(tmp_path / "x.wav"), "--checkpoint", str(run), "--wavenet", str(bad)]) == 2
+    assert "the WaveNet expects n_mels=64" in capsys.readouterr().err
+
     js = tmp_path / "metrics.json"
     assert main(["evaluate", "--checkpoint", str(run), "--n", "3", "--json", str(js)]) == 0
     metrics = json.loads(js.read_text())
