@@ -41,7 +41,6 @@ Run folder layout::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -558,6 +557,12 @@ class Trainer:
             raise ckpt.CheckpointError(f"{state['path']}: the weights do not fit this model: {str(e).splitlines()[0]}") from None
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        keys = ("lr", "lr_schedule", "lr_decay_start", "lr_decay_rate", "lr_decay_steps", "lr_min", "warmup_steps")
+        if any(state["config"]["train"].get(k) != getattr(self.cfg.train, k) for k in keys):
+            # the resumed run changed the schedule: follow this config from here on
+            self.scheduler.base_lrs = [float(self.cfg.train.lr)] * len(self.optimizer.param_groups)
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate(int(state["step"]), self.cfg.train)
         if state.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(state["scaler"])
         self.step = int(state["step"])

@@ -82,6 +82,13 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(corpus, tmp_path):
     assert [r["loss"] for r in second.history["train"]] == pytest.approx([r["loss"] for r in straight.history["train"]], abs=0)
 
 
+def test_a_resumed_run_may_change_the_learning_rate(corpus, tmp_path):
+    _trainer(corpus, tmp_path).fit(max_steps=2)
+    trainer = _trainer(corpus, tmp_path, cfg=_cfg(**{"train.lr": 1e-4, "train.lr_decay_start": 100}))
+    trainer.fit(max_steps=3, resume=True)
+    assert trainer.history["train"][-1]["lr"] == pytest.approx(1e-4)
+
+
 def test_raw_keyboard_interrupt_saves_a_checkpoint(corpus, tmp_path):
     def boom(trainer, record):
         if trainer.step == 2:
