@@ -848,8 +848,8 @@ class Trainer:
         if self._writer is not None:
             self._writer.flush()
         if self.is_main and status != "done":
-            why = {"interrupted": "interrupted", "time_budget": f"time budget of {max_minutes} min spent", "stopped": "stopped"}[status]
-            print(f"{why} at step {self.step}; checkpoint saved to {saved}; continue with resume (tacolib train --resume)")
+            why = {"interrupted": "interrupted", "time_budget": f"time budget of {max_minutes:g} min spent", "stopped": "stopped"}[status]
+            print(f"{why} at step {self.step}; saved {saved}; to continue: Trainer.fit(resume=True) or tacolib train --resume")
         return {"status": status, "step": self.step, "checkpoint": str(saved) if saved else None, "wall_time": self.wall_time, "val": self.last_val}
 
     def request_stop(self) -> None:
