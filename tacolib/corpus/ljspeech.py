@@ -74,6 +74,7 @@ def _open(url: str, offset: int, timeout: float):
     try:
         resp = urllib.request.urlopen(req, timeout=timeout)
     except urllib.error.HTTPError as e:
+        e.close()
         if e.code == 416 and offset:  # range not satisfiable: the part file is already whole
             return None, True, offset
         raise DownloadError(f"{url}: HTTP {e.code} {e.reason}") from None

@@ -39,7 +39,7 @@ Examples
 >>> from tacolib.corpus import tinyspeech
 >>> root = tinyspeech.build("fast")           # data/tinyspeech-fast
 >>> (root / "metadata.csv").read_text().splitlines()[0]   # doctest: +SKIP
-'TS-0001|Mrs. Hall found 3 old maps at the library.|missus hall found three old maps at the library.'
+'TS-0001|Please bring the spoons to Main St. before 1:20 p.m.|please bring the spoons to main street before one twenty p m.'
 """
 
 from __future__ import annotations
