@@ -343,6 +343,7 @@ class Decoder(nn.Module):
             if stop_on_gate:
                 over = y[:, r * n_mels :] > logit_threshold  # (B, r)
                 if bool(over.any()):
+                    over = over.cpu()
                     first = over.float().argmax(1)  # first frame over the threshold in this step
                     newly = over.any(1) & ~done
                     for b in newly.nonzero().flatten().tolist():

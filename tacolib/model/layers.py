@@ -1,10 +1,12 @@
 """Small building blocks shared by the boxes: masks and Xavier-initialized layers.
 
-Every weight matrix of the model is drawn with Xavier-uniform (Glorot & Bengio 2010),
-scaled by the gain of the nonlinearity that follows it (``nn.init.calculate_gain``):
-ReLU layers get sqrt(2), tanh layers 5/3, linear and sigmoid outputs 1. The gain keeps
-the variance of activations roughly constant from layer to layer at the start of
-training. Biases start at zero.
+Every convolution and linear weight of the model is drawn with Xavier-uniform
+(Glorot & Bengio 2010), scaled by the gain of the nonlinearity that follows it
+(``nn.init.calculate_gain``): ReLU layers get sqrt(2), tanh layers 5/3, linear and
+sigmoid outputs 1. The gain keeps the variance of activations roughly constant from
+layer to layer at the start of training. Biases start at zero. The LSTMs keep
+PyTorch's default uniform(-1/sqrt(H), 1/sqrt(H)), which is scaled to their hidden size
+and is what public Tacotron 2 implementations train with.
 """
 
 from __future__ import annotations
