@@ -242,3 +242,16 @@ def test_save_load_and_generate_method(tmp_path):
     torch.save({"x": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a WaveNet"):
         load_wavenet(tmp_path / "other.pt")
+
+
+def test_frame_noise_samples_the_softmax():
+    """Gumbel-max with frame_noise draws classes with softmax probabilities."""
+    from tacolib.vocoder.wavenet_generate import frame_noise
+
+    p = np.array([0.5, 0.3, 0.15, 0.05], np.float32)
+    g = np.concatenate([frame_noise(7, f, 500, 1, 4, False)[0][:, 0] for f in range(8)])  # (4000, 4)
+    freq = np.bincount((np.log(p) + g).argmax(1), minlength=4) / len(g)
+    np.testing.assert_allclose(freq, p, atol=0.03)
+    a, _ = frame_noise(7, 3, 16, 2, 4, False)
+    b, _ = frame_noise(7, 3, 16, 2, 4, False)
+    assert np.array_equal(a, b) and np.isfinite(a).all()

@@ -50,7 +50,12 @@ def frame_noise(seed: int, frame: int, hop: int, batch: int, k: int, mol: bool):
     Seeded by ``(seed, frame)``, so any generator that asks for a frame gets the same numbers.
     """
     rng = np.random.default_rng([seed, frame])
-    g = rng.gumbel(size=(hop, batch, k)).astype(np.float32)
+    g = rng.random((hop, batch, k), dtype=np.float32)  # U[0, 1) -> Gumbel: -log(-log(u)), in place
+    np.maximum(g, np.float32(1e-30), out=g)
+    np.log(g, out=g)
+    np.negative(g, out=g)
+    np.log(g, out=g)
+    np.negative(g, out=g)
     u = rng.uniform(1e-5, 1 - 1e-5, size=(hop, batch)).astype(np.float32) if mol else None
     return g, u
 
