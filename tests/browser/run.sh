@@ -3,6 +3,7 @@
 #
 #   bash tests/browser/run.sh            # from the repository root (or anywhere)
 #   bash tests/browser/run.sh --grep 01  # extra arguments go to `playwright test`
+#   BROWSER_TESTS_FULL=1 bash tests/browser/run.sh   # also the notebooks that train first (09, 11)
 #
 # 1. installs Debian's chromium with apt if it is missing (never a downloaded browser),
 # 2. `npm ci` (Galata 5.6 + Playwright; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1), skipped

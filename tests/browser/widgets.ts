@@ -217,6 +217,8 @@ export async function checkWidgetNotebook(
     if (msg.type() === 'error') consoleErrors.push(`console.error: ${msg.text()}`);
   });
 
+  const tStart = Date.now();
+  const secs = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
   const name = path.basename(localPath);
   await page.contents.uploadFile(localPath, `${tmpPath}/${name}`);
   if (!(await page.notebook.openByPath(`${tmpPath}/${name}`))) {
@@ -224,6 +226,7 @@ export async function checkWidgetNotebook(
     return { problems, notes };
   }
   await page.notebook.activate(name);
+  notes.push(`uploaded and opened in ${secs(tStart)}`);
 
   // Run all cells (the server runs kernels with TACOLIB_FAST=1).
   const t0 = Date.now();
@@ -237,7 +240,8 @@ export async function checkWidgetNotebook(
     await app.commands.execute('notebook:run-all-cells');
   });
   await waitKernelIdle(page);
-  notes.push(`ran all cells in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  notes.push(`ran all cells in ${secs(t0)}`);
+  const tChecks = Date.now();
   const nbLocator = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook').first();
   await shot(page, label, '00-after-run-all', testInfo);
 
@@ -422,6 +426,7 @@ export async function checkWidgetNotebook(
     if (!errorsAfterRun.includes(e)) problems.push(`after interacting: ${e}`);
   }
   await shot(page, label, '99-end', testInfo);
+  notes.push(`checks and screenshots took ${secs(tChecks)}; ${secs(tStart)} in all`);
 
   const widgetConsole = consoleErrors.filter(e => /widget|jupyter-widgets|ipywidgets/i.test(e));
   for (const e of widgetConsole) problems.push(`browser console: ${e.slice(0, 300)}`);
