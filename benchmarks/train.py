@@ -99,7 +99,7 @@ def train_curve(args) -> int:
         print(f"# GOAL MET after {g['train_min']:.1f} min of training (step {g['step']}): focus {g['focus']:.3f}, stop within 10% on {g['stop_ok']:.0%}")
     else:
         last = rows[-1] if rows else {}
-        print(f"# goal NOT met within {args.minutes} min: last focus {last.get('focus', float('nan')):.3f}, stop within 10% on {last.get('stop_ok', 0):.0%}")
+        print(f"# goal NOT met in {state['train_s'] / 60:.1f} min of training (budget {args.minutes:g}): last focus {last.get('focus', float('nan')):.3f}, stop within 10% on {last.get('stop_ok', 0):.0%}")
     print(f"# {_load()}; run folder {out}")
     print("# command: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
     if args.json:
