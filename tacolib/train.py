@@ -442,6 +442,14 @@ class Trainer:
         collate_fn: Callable[[list], dict] | None = None,
     ):
         self.cfg = cfg
+        t = cfg.train
+        if t.sampler not in ("random", "bucket", "sorted"):
+            raise ValueError(f"unknown train.sampler {t.sampler!r}; choose 'random', 'bucket' or 'sorted'")
+        for key in ("batch_size", "log_every", "ckpt_every", "keep_last"):
+            if getattr(t, key) < 1:
+                raise ValueError(f"train.{key} must be >= 1, got {getattr(t, key)}")
+        if t.val_every < 0:
+            raise ValueError(f"train.val_every must be >= 0 (0: no validation), got {t.val_every}")
         if collate_fn is None:
             from tacolib.data import make_collate
 
@@ -472,7 +480,6 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
             _seed_everything(cfg.train.seed + 7919 * self.rank)  # but each process draws its own dropout masks
 
-        t = cfg.train
         from tacolib.loss import Tacotron2Loss
 
         self.criterion = Tacotron2Loss.from_config(cfg)

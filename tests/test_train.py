@@ -144,6 +144,16 @@ def test_validation_logs_tensorboard_scalars_figures_and_audio(corpus, tmp_path)
     assert (tmp_path / "run" / "history.json").is_file()
 
 
+@pytest.mark.parametrize(
+    "override, message",
+    [({"train.sampler": "shuffled"}, "unknown train.sampler 'shuffled'"), ({"train.batch_size": 0}, "train.batch_size must be >= 1"),
+     ({"train.lr_schedule": "cosine"}, "unknown train.lr_schedule 'cosine'")],
+)
+def test_bad_training_settings_are_refused_before_training(corpus, tmp_path, override, message):
+    with pytest.raises(ValueError, match=message):
+        _trainer(corpus, tmp_path, cfg=_cfg(**override))
+
+
 def test_learning_rate_follows_the_schedule(corpus, tmp_path):
     trainer = _trainer(corpus, tmp_path)
     trainer.fit(max_steps=6)
