@@ -61,6 +61,7 @@ __all__ = [
     "expand_decimal",
     "expand_year",
     "expand_cardinal",
+    "expand_range",
     "remove_number_commas",
     "number_to_words",
     "ordinal_to_words",
@@ -408,16 +409,21 @@ def expand_year(text: str) -> str:
     return _NUMBER_RE.sub(repl, text)
 
 
+def expand_range(text: str) -> str:
+    """A hyphen between digits is a range: ``1990-1995`` -> "1990 to 1995", ``$5-10`` ->
+    "$5 to 10" (runs before the other number steps so that each end is read alone)."""
+    return _RANGE_RE.sub(" to ", text)
+
+
 def expand_cardinal(text: str) -> str:
-    """Every remaining digit string -> words ("42" -> "forty-two"); ``-5`` -> "minus five";
-    ranges ``10-20`` -> "10 to 20"."""
-    text = _RANGE_RE.sub(" to ", text)
+    """Every remaining digit string -> words ("42" -> "forty-two"); ``-5`` -> "minus five"."""
     text = _NEGATIVE_RE.sub("minus ", text)
     return _NUMBER_RE.sub(lambda m: number_to_words(m.group(0)), text)
 
 
 _NUMBER_STEPS: list[tuple[str, Callable[[str], str]]] = [
     ("remove_number_commas", remove_number_commas),
+    ("expand_range", expand_range),
     ("expand_currency", expand_currency),
     ("expand_percent", expand_percent),
     ("expand_time", expand_time),

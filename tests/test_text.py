@@ -49,6 +49,8 @@ CASES = [
     ("about 1000 men", "about one thousand men"),
     ("a 10000 foot peak", "a ten thousand foot peak"),
     ("pages 10-20", "pages ten to twenty"),
+    ("from 1990-1995", "from nineteen ninety to nineteen ninety-five"),
+    ("$5-10 or 5-10%", "five dollars to ten or five to ten percent"),
     ("it was -5 outside", "it was minus five outside"),
     # decimals, percentages
     ("pi is 3.14", "pi is three point one four"),
@@ -118,6 +120,7 @@ def test_steps_individually():
     assert T.expand_decimal("0.25") == "zero point two five"
     assert T.expand_year("1776 and 999 and 3000") == "seventeen seventy-six and 999 and 3000"
     assert T.expand_cardinal("999 and 3000") == "nine hundred ninety-nine and three thousand"
+    assert T.expand_range("1990-1995 but -5") == "1990 to 1995 but -5"
     assert T.expand_abbreviations("Mr. Smith") == "mister Smith"
     assert T.map_markup('"a" [b]') == " a  (b)"
     assert T.symbols_to_words("$ %") == " dollars   percent "
