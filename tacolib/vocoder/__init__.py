@@ -1,18 +1,18 @@
 """Vocoders: from a (mel) spectrogram back to a waveform.
 
-``griffin_lim``        phase reconstruction by alternating projections (notebook 10);
+``griffin_lim``        phase reconstruction by alternating projections (notebook 10; the
+                       module, not re-exported here, so that the name stays the module);
 ``wavenet``            an autoregressive neural vocoder conditioned on the mel (notebook 11);
 ``wavenet_generate``   its naive and cached (fast) sample-by-sample generation;
 ``mulaw``              μ-law companding (256 classes for WaveNet's softmax).
 """
 
-from tacolib.vocoder.griffin_lim import griffin_lim, mel_to_audio, mel_to_magnitude, spectral_convergence
+from tacolib.vocoder.griffin_lim import mel_to_audio, mel_to_magnitude, spectral_convergence
 from tacolib.vocoder.mulaw import mu_law_decode, mu_law_encode
 from tacolib.vocoder.wavenet import WaveNet, WaveNetConfig, load_wavenet, predicted_mels, save_wavenet, train_wavenet
 from tacolib.vocoder.wavenet_generate import CachedWaveNet, generate
 
 __all__ = [
-    "griffin_lim",
     "mel_to_audio",
     "mel_to_magnitude",
     "spectral_convergence",
