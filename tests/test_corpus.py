@@ -356,3 +356,12 @@ def test_verify_corpus_reports_missing_wavs(tiny_archive, tmp_path):
 def test_official_constants():
     assert ljspeech.URL == "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2"
     assert re.fullmatch(r"[0-9a-f]{64}", ljspeech.SHA256)
+
+
+def test_prepare_can_drop_the_archive(tiny_archive, tmp_path):
+    src, sha, _ = tiny_archive
+    root = ljspeech.prepare_ljspeech(
+        tmp_path / "LJ", url=src.as_uri(), sha256=sha, expected_size=None, expected_utterances=3, keep_archive=False, progress=False
+    )
+    assert (root / "metadata.csv").is_file() and not (tmp_path / "LJSpeech-1.1.tar.bz2").exists()
+    assert not (tmp_path / "LJ.partial").exists()

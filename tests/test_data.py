@@ -351,3 +351,12 @@ def test_example_batch_is_real_and_reproducible(tiny_cfg):
 def test_example_batch_on_ljspeech_sample(ljspeech_sample, tiny_cfg):
     b = example_batch(tiny_cfg, n=2, corpus="ljspeech-sample")
     assert all(i.startswith("LJ001-") for i in b["ids"])
+
+
+def test_loader_with_a_worker_process(fast_root, tiny_cfg, tmp_path):
+    ds = TTSDataset(fast_root, tiny_cfg, ids=["TS-0001", "TS-0002", "TS-0003"], cache_dir=tmp_path / "c")
+    cfg = tiny_cfg.override({"train.batch_size": 2, "train.num_workers": 1})
+    batches = list(make_loader(ds, cfg, shuffle=False))
+    assert [len(b["ids"]) for b in batches] == [2, 1]
+    assert sorted(batches[0]["ids"] + batches[1]["ids"]) == ["TS-0001", "TS-0002", "TS-0003"]
+    assert len(list((tmp_path / "c").glob("*.npy"))) == 3  # workers fill the cache too
