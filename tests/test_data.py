@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import pickle
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,12 +42,6 @@ def corpus_copy(fast_root, tmp_path):
     dst = tmp_path / "corpus"
     shutil.copytree(fast_root, dst)
     return dst
-
-
-@pytest.fixture
-def cfg(tmp_path):
-    c = tacolib.get_config("tiny")
-    return c
 
 
 def _item(uid: str, n_tokens: int, n_frames: int, n_mels: int = 80, fill: float = 0.5):
@@ -261,7 +253,10 @@ def test_ljspeech_sample_loads(ljspeech_sample, paper_cfg, tmp_path):
     assert item["mel"].shape[1] == 80
     # LJ001-0001 is about 9.7 s long: about 840 frames at 86 frames/s (trimmed: a bit fewer)
     assert 700 < ds[ds.ids.index("LJ001-0001")]["mel"].shape[0] < 860
-    assert not any(ds.cache_dir.resolve().is_relative_to(ljspeech_sample.resolve()) for _ in [0])
+    # the default cache never writes into the (read-only, shared) corpus folder
+    default = TTSDataset(ljspeech_sample, paper_cfg, ids=["LJ001-0002"]).cache_dir.resolve()
+    assert not default.is_relative_to(ljspeech_sample.resolve())
+    assert default.is_relative_to(tacolib.data_dir().resolve())
 
 
 # ---- samplers ----------------------------------------------------------------------------
