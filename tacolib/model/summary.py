@@ -112,7 +112,9 @@ def draw_box(cfg: Config, box: str, ax=None, **dims):
     for i, (label, shape) in enumerate(stages):
         y = n - 1 - i
         ax.text(3.2, y, label, ha="center", va="center", fontsize=8.5, bbox=dict(boxstyle="round,pad=0.35", fc="#e8f0fe", ec="#3367d6"))
-        ax.text(7.0, y, shape, ha="left", va="center", fontsize=8.5, family="monospace", color="#444")
+        if len(shape) > 40:  # long shape lists wrap onto several lines
+            shape = shape.replace("), ", "),\n")
+        ax.text(6.3, y, shape, ha="left", va="center", fontsize=8, family="monospace", color="#444")
         if i < n - 1:
             ax.annotate("", xy=(3.2, y - 0.68), xytext=(3.2, y - 0.32), arrowprops=dict(arrowstyle="->", color="#3367d6"))
     ax.set_title(f"{box} — {cfg.name} preset (shapes: right)", fontsize=10)
