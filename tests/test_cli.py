@@ -105,3 +105,13 @@ def test_train_resume_synthesize_evaluate(tmp_path, capsys):
     assert metrics["n"] == 3 and metrics["checkpoint_step"] == 5 and metrics["split"] == "test"
     for key in ("loss", "focus", "infer_focus", "infer_stop_ok", "infer_stop_error"):
         assert isinstance(metrics[key], float) and metrics[key] == metrics[key], key
+
+
+def test_prepare_builds_tinyspeech_and_caches_mels(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TACOLIB_DATA", str(tmp_path / "data"))
+    root = tmp_path / "ts"
+    assert main(["prepare", "tinyspeech", "--size", "fast", "--root", str(root), "--mels"]) == 0
+    out = capsys.readouterr().out
+    assert f"tinyspeech ready at {root}" in out and "cached the mels of 48 utterances" in out
+    assert (root / "metadata.csv").is_file() and (root / "test.txt").is_file()
+    assert len(list((tmp_path / "data" / "cache").rglob("*.npy"))) == 48
