@@ -95,14 +95,19 @@ def test_fixture_notebooks_are_up_to_date(tmp_path, monkeypatch):
 
 
 def _run_cells(nb_path: Path, monkeypatch) -> dict:
-    """Execute a fixture's code cells in-process, with display a no-op."""
+    """Execute a fixture's code cells in-process, with display a no-op (tagged cells must raise)."""
     import IPython.display
 
     monkeypatch.setattr(IPython.display, "display", lambda *a, **k: None)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     ns: dict = {}
     for cell in nbformat.read(nb_path, as_version=4).cells:
-        if cell.cell_type == "code":
+        if cell.cell_type != "code":
+            continue
+        if "raises-exception" in cell.metadata.get("tags", []):
+            with pytest.raises(Exception, match="negative control"):
+                exec(compile(cell.source, str(nb_path), "exec"), ns)
+        else:
             exec(compile(cell.source, str(nb_path), "exec"), ns)
     return ns
 

@@ -4,6 +4,7 @@
 #   bash tests/browser/run.sh            # from the repository root (or anywhere)
 #   bash tests/browser/run.sh --grep 01  # extra arguments go to `playwright test`
 #   BROWSER_TESTS_FULL=1 bash tests/browser/run.sh   # also the notebooks that train first (09, 11)
+#   BROWSER_TESTS_BREAK_WIDGETS=1 bash tests/browser/run.sh  # widget extension off: must FAIL
 #
 # 1. installs Debian's chromium with apt if it is missing (never a downloaded browser),
 # 2. `npm ci` (Galata 5.6 + Playwright; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1), skipped
@@ -65,6 +66,12 @@ step "JupyterLab $LAB_VERSION ($PY), Galata $GALATA_VERSION"
 
 WORK="$(mktemp -d -t tacotron2-browser-XXXXXX)"
 mkdir -p "$WORK/root" "$WORK/config" "$WORK/data" "$WORK/runtime"
+if [ "${BROWSER_TESTS_BREAK_WIDGETS:-0}" = 1 ]; then
+  # A second negative control, by hand: without the ipywidgets extension nothing may pass.
+  step "BROWSER_TESTS_BREAK_WIDGETS=1: disabling @jupyter-widgets/jupyterlab-manager (expect failures)"
+  mkdir -p "$WORK/config/labconfig"
+  echo '{"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": true}}' > "$WORK/config/labconfig/page_config.json"
+fi
 PORT="${BROWSER_TESTS_PORT:-$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 SERVER_PID=""
 cleanup() {
