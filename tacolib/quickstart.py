@@ -199,31 +199,54 @@ class _ThreadTuner:
     """Chooses the faster torch thread count while training runs, and re-checks it.
 
     On a 2-core machine with other work running, two OpenMP threads that wait on each
-    other made a training step about 8x slower than one thread (measured here: 0.06
-    vs 0.47 steps/s under load); on an idle machine two threads are faster. So the
-    quickstart times a few steps with each count (per mel frame of the batch, as
-    batches differ in length), keeps the faster, and probes again every ``every`` steps.
-    Used as part of the trainer's ``on_step`` hook.
+    other made a training step 8-50x slower than one thread (measured on the course's
+    loaded build box: 0.47 steps/s with one thread, 0.02-0.06 with two); on an idle
+    machine two threads are faster. So training starts with one thread and, while the
+    machine looks idle enough (load average minus our own threads at most
+    ``cpu_count - max_threads + 0.5``), times a few steps with each count (per mel
+    frame: batches differ in length) and keeps the faster. A probe is abandoned at its
+    first step that is ``abort`` times slower than one thread, so a busy machine costs
+    at most a step or two. Probes repeat every ``every`` steps. Used from the trainer's
+    ``on_step`` hook.
     """
 
-    def __init__(self, max_threads: int, warmup: int = 3, probe: int = 6, every: int = 300):
+    def __init__(self, max_threads: int, warmup: int = 3, probe: int = 6, every: int = 300, abort: float = 2.0):
         self.options = sorted({1, max(1, int(max_threads))})
         self.enabled = len(self.options) > 1
-        self.warmup, self.probe, self.every = warmup, probe, every
+        self.warmup, self.probe, self.every, self.abort = warmup, probe, every, abort
         self.seen = 0  # steps this session
-        self.queue: list[int] = list(self.options) if self.enabled else []
+        self.queue: list[int] = []
         self.current = torch.get_num_threads()
         self.samples: dict[int, list[float]] = {}
         self.discard = 0
         self.last_t: float | None = None
         self.skip = False
-        self.next_probe = 0
+        self.next_probe = warmup
         self.decisions: list[dict] = []
 
     def _switch(self, n: int) -> None:
         torch.set_num_threads(n)
         self.current = n
         self.discard = 1  # the first step after a switch pays for the thread pool
+
+    def _idle_enough(self) -> bool:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:  # pragma: no cover - not on every platform
+            return True
+        cpus = os.cpu_count() or 1
+        return load - self.current <= cpus - max(self.options) + 0.5
+
+    def _decide(self, step: int, chosen: int, note: str = "") -> None:
+        med = {k: sorted(v)[len(v) // 2] for k, v in self.samples.items() if v}
+        self._switch(chosen)
+        self.discard = 0
+        d = {"step": step, "ms_per_1000_frames": {str(k): round(v, 2) for k, v in med.items()}, "threads": chosen}
+        if note:
+            d["note"] = note
+        self.decisions.append(d)
+        self.queue = []
+        self.next_probe = self.seen + self.every
 
     def __call__(self, trainer, record: dict) -> None:
         now = time.time()
@@ -235,32 +258,36 @@ class _ThreadTuner:
         t = trainer.cfg.train  # validation or a checkpoint after this step: its interval is not a step's cost
         self.skip = bool((t.val_every and trainer.step % t.val_every == 0) or (t.ckpt_every and trainer.step % t.ckpt_every == 0))
         self.seen += 1
-        if not self.enabled or self.seen <= self.warmup:
+        if not self.enabled:
             return
         if not self.queue:
-            if self.seen >= self.next_probe:
-                self.queue = list(self.options)
-                self.samples = {}
-            else:
+            if self.seen < self.next_probe:
                 return
+            if not self._idle_enough():
+                self.next_probe = self.seen + self.every // 3
+                return
+            self.queue, self.samples = list(self.options), {}
         n = self.queue[0]
         if self.current != n:
             self._switch(n)
             return
-        if dt is not None:
-            if self.discard:
-                self.discard -= 1
-            else:
-                self.samples.setdefault(n, []).append(1e3 * dt / frames * 1000)  # ms per 1000 mel frames
-        if len(self.samples.get(n, [])) >= self.probe:
+        if dt is None:
+            return
+        cost = 1e6 * dt / frames  # ms per 1000 mel frames
+        base = self.samples.get(1)
+        if n > 1 and base and cost > self.abort * sorted(base)[len(base) // 2]:
+            self.samples.setdefault(n, []).append(cost)
+            self._decide(trainer.step, 1, note=f"{n} threads abandoned: {cost / sorted(base)[len(base) // 2]:.1f}x slower")
+            return
+        if self.discard:
+            self.discard -= 1
+            return
+        self.samples.setdefault(n, []).append(cost)
+        if len(self.samples[n]) >= self.probe:
             self.queue.pop(0)
             if not self.queue:
                 med = {k: sorted(v)[len(v) // 2] for k, v in self.samples.items()}
-                best = min(med, key=med.get)
-                self._switch(best)
-                self.discard = 0
-                self.decisions.append({"step": trainer.step, "ms_per_1000_frames": {str(k): round(v, 2) for k, v in med.items()}, "threads": best})
-                self.next_probe = self.seen + self.every
+                self._decide(trainer.step, min(med, key=med.get))
 
 
 def _previous_run(run_dir: Path, cfg) -> dict | None:

@@ -223,3 +223,58 @@ def test_ctrl_c_keeps_a_checkpoint_and_the_next_run_resumes(tmp_path):
     assert f"resuming at step {step}" in again.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["steps"] == 12 and "train" not in m["reused"]
+
+
+class _FakeTrainer:
+    """What the thread tuner reads from a Trainer: step, cfg.train, the last batch."""
+
+    def __init__(self):
+        import torch
+
+        from tacolib.config import get_config
+
+        self.cfg, self.step = get_config("tiny"), 0
+        self._last_output = ({}, {"mel": torch.zeros(16, 300, 80)})
+
+
+def _drive(tuner, seconds_per_step, steps, monkeypatch, load=0.0):
+    """Feed the tuner ``steps`` steps whose duration depends on the thread count in force."""
+    import torch
+
+    clock = [1000.0]
+    monkeypatch.setattr(qs.time, "time", lambda: clock[0])
+    monkeypatch.setattr(qs.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(qs.os, "cpu_count", lambda: 2)
+    tr = _FakeTrainer()
+    for _ in range(steps):
+        tr.step += 1
+        clock[0] += seconds_per_step[torch.get_num_threads()]
+        tuner(tr, {})
+    return tr
+
+
+def test_thread_tuner_keeps_the_faster_count_on_an_idle_machine(monkeypatch):
+    import torch
+
+    torch.set_num_threads(1)
+    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
+    _drive(tuner, {1: 1.0, 2: 0.6}, 30, monkeypatch, load=1.0)
+    assert torch.get_num_threads() == 2 and tuner.decisions[-1]["threads"] == 2
+    torch.set_num_threads(1)
+    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
+    _drive(tuner, {1: 1.0, 2: 1.3}, 30, monkeypatch, load=1.0)
+    assert torch.get_num_threads() == 1 and tuner.decisions[-1]["threads"] == 1
+
+
+def test_thread_tuner_gives_up_fast_when_threads_fight_and_skips_a_busy_machine(monkeypatch):
+    import torch
+
+    torch.set_num_threads(1)
+    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
+    _drive(tuner, {1: 1.0, 2: 30.0}, 30, monkeypatch, load=1.0)
+    assert torch.get_num_threads() == 1
+    assert len(tuner.decisions) == 1 and "abandoned" in tuner.decisions[0]["note"]
+    assert len(tuner.samples[2]) == 1, "one slow step, not a whole probe"
+    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
+    _drive(tuner, {1: 1.0, 2: 30.0}, 30, monkeypatch, load=6.0)  # other jobs hold the cores
+    assert torch.get_num_threads() == 1 and tuner.decisions == [] and 2 not in tuner.samples
