@@ -855,7 +855,7 @@ class Trainer:
         if self._writer is not None:
             self._writer.flush()
         if self.is_main and status != "done":
-            why = {"interrupted": "interrupted", "time_budget": f"time budget of {max_minutes:g} min spent", "stopped": "stopped"}[status]
+            why = f"time budget of {max_minutes:g} min spent" if status == "time_budget" else status
             print(f"{why} at step {self.step}; saved {saved}; to continue: Trainer.fit(resume=True) or tacolib train --resume")
         return {"status": status, "step": self.step, "checkpoint": str(saved) if saved else None, "wall_time": self.wall_time, "val": self.last_val}
 
