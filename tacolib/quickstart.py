@@ -52,7 +52,7 @@ import torch
 
 __all__ = [
     "DEFAULT_OUT", "DEFAULT_MINUTES", "FAST_MINUTES", "FOCUS_MIN", "STOP_ERROR_MAX", "N_HELDOUT",
-    "QuickstartError", "quickstart", "add_arguments", "run", "pick_heldout", "render_html", "render_markdown",
+    "QuickstartError", "quickstart", "add_arguments", "run", "pick_heldout", "attention_end_frame", "render_html", "render_markdown",
 ]
 
 DEFAULT_OUT = Path("outputs") / "quickstart"
@@ -68,7 +68,7 @@ STOP_ERROR_MAX = 0.10
 #: Held-out sentences the quickstart speaks and measures.
 N_HELDOUT = 3
 PRESET = "tiny"
-METRICS_VERSION = 1
+METRICS_VERSION = 2  # bump when the records change: a re-run then re-synthesizes
 
 
 class QuickstartError(ValueError):
@@ -412,14 +412,37 @@ def _expected_frames(text: str, cfg, work: Path) -> tuple[int, Path]:
     return int(audio.mel_spectrogram(wav, cfg.audio).shape[0]), path
 
 
-def _sentence_record(k: int, source: str, uid: str, text: str, focus: float, length: int, expected: int, stop_reason: str) -> dict:
+def _sentence_record(k: int, source: str, uid: str, text: str, focus: float, length: int, expected: int, stop_reason: str,
+                     read_end: int | None = None) -> dict:
     err = abs(length - expected) / max(1, expected)
     return {
         "index": k, "source": source, "id": uid, "text": text,
         "focus": round(float(focus), 4), "frames": int(length), "expected_frames": int(expected),
         "stop_error": round(float(err), 4), "stop_reason": stop_reason,
         "focus_ok": bool(focus >= FOCUS_MIN), "stop_ok": bool(err <= STOP_ERROR_MAX and stop_reason == "gate"),
+        "attention_end_frame": read_end,
     }
+
+
+def attention_end_frame(alignment, r: int) -> int | None:
+    """Frame at which the attention first reaches the end of the text, or None if never.
+
+    A diagnosis, not a criterion: when the stop token fails, it tells whether the
+    model still read the whole sentence at the right pace (the end reached near the
+    recording's length) and only failed to stop.
+
+    Parameters
+    ----------
+    alignment : Tensor
+        ``(T_dec, T_in)`` attention weights of one sentence (EOS is the last symbol).
+    r : int
+        Frames per decoder step.
+    """
+    a = torch.as_tensor(alignment)
+    if a.dim() != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+        return None
+    at_end = (a.argmax(dim=1) >= a.shape[1] - 2).nonzero()
+    return int(at_end[0, 0] + 1) * int(r) if len(at_end) else None
 
 
 class _GriffinLim:
@@ -491,7 +514,8 @@ def _speak(checkpoint: str, root: Path, heldout, out: Path, texts: Sequence[str]
         by_id = {str(it["id"]): it for it in fr["items"]}
         for k, idx in enumerate(picks):  # shortest first (the batch itself is ordered by text length)
             it = by_id[heldout.ids[idx]]
-            rec = _sentence_record(k, "held-out", str(it["id"]), it["text"], it["focus"], it["length"], it["true_length"], it["stop_reason"])
+            rec = _sentence_record(k, "held-out", str(it["id"]), it["text"], it["focus"], it["length"], it["true_length"], it["stop_reason"],
+                                   attention_end_frame(it["alignment"], mcfg.model.r))
             ref = root / "wavs" / f"{it['id']}.wav"
             records.append(_write_sentence(out, rec, vocoder.generate(it["mel"]), it["mel"], it["target_mel"], it["alignment"], mcfg, ref if ref.is_file() else None))
             bar.update(1)
@@ -501,7 +525,8 @@ def _speak(checkpoint: str, root: Path, heldout, out: Path, texts: Sequence[str]
                 res = synthesize(model, text, vocoder=vocoder, seed=seed + k)
                 expected, ref = _expected_frames(text, mcfg, Path(tmp) / f"{k}.wav")
                 foc = float(metrics.focus(res["alignment"][None])[0])
-                rec = _sentence_record(k, "your text", f"text-{j + 1}", text, foc, res["length"], expected, res["stop_reason"])
+                rec = _sentence_record(k, "your text", f"text-{j + 1}", text, foc, res["length"], expected, res["stop_reason"],
+                                       attention_end_frame(res["alignment"], mcfg.model.r))
                 records.append(_write_sentence(out, rec, res["wav"], res["mel"], None, res["alignment"], mcfg, ref))
                 bar.update(1)
     finally:
@@ -536,7 +561,9 @@ def _verdict(m: dict) -> tuple[bool, list[str]]:
         if not r["focus_ok"]:
             why.append(f"focus {r['focus']:.2f} < {FOCUS_MIN}")
         if r["stop_reason"] != "gate":
-            why.append(f"the stop token never fired (cut at {r['frames']} frames; the recording has {r['expected_frames']})")
+            end = r.get("attention_end_frame")
+            read = (f"the attention reached the end of the text at frame {end}" if end else "the attention never reached the end of the text")
+            why.append(f"the stop token never fired (cut at {r['frames']} frames; {read}; the recording has {r['expected_frames']})")
         elif not r["stop_ok"]:
             why.append(f"stop error {100 * r['stop_error']:.0f}% > {100 * STOP_ERROR_MAX:.0f}% "
                        f"({r['frames']} frames vs {r['expected_frames']})")

@@ -278,3 +278,19 @@ def test_thread_tuner_gives_up_fast_when_threads_fight_and_skips_a_busy_machine(
     tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
     _drive(tuner, {1: 1.0, 2: 30.0}, 30, monkeypatch, load=6.0)  # other jobs hold the cores
     assert torch.get_num_threads() == 1 and tuner.decisions == [] and 2 not in tuner.samples
+
+
+def test_attention_end_frame_finds_where_reading_reaches_the_last_symbols():
+    import torch
+
+    a = torch.zeros(10, 6)  # 10 decoder steps, 5 symbols + EOS
+    for t in range(10):
+        a[t, min(t, 5)] = 1.0  # one symbol per step, then stays on EOS
+    assert qs.attention_end_frame(a, r=3) == 5 * 3  # argmax reaches symbol 4 (= T_in - 2) at step 5
+    stuck = torch.zeros(10, 6)
+    stuck[:, 1] = 1.0
+    assert qs.attention_end_frame(stuck, r=3) is None
+    m = _metrics([0.4, 0.8, 0.8], [1200, 100, 100], [210, 100, 100], ["max_steps", "gate", "gate"])
+    m["sentences"][0]["attention_end_frame"] = 225
+    m["generalized"], m["problems"] = qs._verdict(m)
+    assert "reached the end of the text at frame 225" in m["problems"][0]
