@@ -88,7 +88,9 @@ def test_fixture_notebooks_are_up_to_date(tmp_path, monkeypatch):
     script = tmp_path / "make_fixtures.py"
     script.write_text((FIXTURES / "make_fixtures.py").read_text())
     runpy.run_path(str(script), run_name="__main__")
-    for name in ("widget_fixture.ipynb", "negative_control.ipynb"):
+    written = sorted(p.name for p in tmp_path.glob("*.ipynb"))
+    assert written == sorted(p.name for p in FIXTURES.glob("*.ipynb")), "fixtures/ and make_fixtures.py disagree"
+    for name in written:
         assert (tmp_path / name).read_text() == (FIXTURES / name).read_text(), (
             f"tests/browser/fixtures/{name} is stale: run python tests/browser/fixtures/make_fixtures.py"
         )

@@ -15,8 +15,9 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 
 /**
  * Learner versions (notebooks/NN_*.ipynb, what a student opens), by number. `slow`
- * ones train for minutes before their widget appears and reuse a widget that a fast
- * notebook already covers (ab_player: 10): they run only with BROWSER_TESTS_FULL=1.
+ * ones train for minutes before their widget appears; their widgets are covered fast
+ * elsewhere (ab_player by 10, snapshot_viewer by the synthetic fixture), so they run
+ * only with BROWSER_TESTS_FULL=1.
  */
 const FULL = !!process.env.BROWSER_TESTS_FULL && process.env.BROWSER_TESTS_FULL !== '0';
 const COURSE: { prefix: string; what: string; exp: Expectations; slow?: boolean }[] = [
@@ -32,6 +33,7 @@ const COURSE: { prefix: string; what: string; exp: Expectations; slow?: boolean 
   },
   { prefix: '04', what: 'attention explorer', exp: { sliders: 1, audios: 0 } },
   { prefix: '05', what: 'attention explorer (free running)', exp: { sliders: 1, audios: 0 } },
+  { prefix: '08', what: 'alignment snapshots', exp: { sliders: 1, audios: 3 }, slow: true },
   {
     prefix: '09',
     what: 'A/B players after training',
@@ -72,6 +74,15 @@ test.describe('fixture', () => {
     );
     // ... and nothing else: opening, running, the slider and the audio were fine.
     expect(r.problems.filter(p => !/plotted image|traceback|error output/.test(p))).toEqual([]);
+  });
+});
+
+test.describe('tacolib widgets on synthetic data', () => {
+  test("snapshot viewer (notebook 08's widget, without its training)", async ({ page, tmpPath }, testInfo) => {
+    const nb = path.join(FIXTURES, 'snapshot_viewer.ipynb');
+    const r = await checkWidgetNotebook(page, tmpPath, nb, { sliders: 1, audios: 0 }, testInfo, 'snapshot-viewer');
+    console.log(r.notes.map(n => `  ${n}`).join('\n'));
+    expect(r.problems).toEqual([]);
   });
 });
 
