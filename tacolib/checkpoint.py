@@ -17,6 +17,8 @@ key              value
 ``data``         where the data order stands: ``{"epoch", "batch"}``
 ``metrics``      the last validation metrics (may be empty)
 ``best``         the best validation loss so far (or None)
+``elapsed``      wall seconds the run has taken so far (all sessions)
+``history``      the logged scalars, ``{"train": [...], "val": [...]}``
 ===============  ==============================================================
 
 Writes go to a temporary file in the same folder, are flushed to disk, then renamed
