@@ -64,6 +64,17 @@ async function shot(target: Locator | IJupyterLabPageFixture, label: string, nam
   }
 }
 
+/** Widget views render asynchronously after their display message: give them a moment. */
+async function countAtLeast(locator: Locator, n: number, timeout = 15_000): Promise<number> {
+  const deadline = Date.now() + timeout;
+  let count = await locator.count();
+  while (count < n && Date.now() < deadline) {
+    await new Promise(r => setTimeout(r, 250));
+    count = await locator.count();
+  }
+  return count;
+}
+
 /** Wait until the current notebook's kernel is idle (twice in a row, 250 ms apart). */
 async function waitKernelIdle(page: IJupyterLabPageFixture, timeout = 120_000) {
   await page.waitForFunction(
@@ -251,7 +262,7 @@ export async function checkWidgetNotebook(
   // Sliders render (ipywidgets 8: a noUiSlider inside .widget-hslider / .widget-vslider;
   // SelectionSlider's element lacks the .jupyter-widgets class that IntSlider's has).
   const sliders = nbLocator.locator('.widget-hslider, .widget-vslider');
-  const nSliders = await sliders.count();
+  const nSliders = await countAtLeast(sliders, exp.sliders);
   notes.push(`${nSliders} slider(s) rendered`);
   if (nSliders < exp.sliders) {
     problems.push(`expected at least ${exp.sliders} slider(s), found ${nSliders} rendered`);
@@ -322,7 +333,7 @@ export async function checkWidgetNotebook(
   // Toggle buttons: click each other choice; the audio (and/or image) must change.
   if (exp.toggles) {
     const groups = nbLocator.locator('.widget-toggle-buttons');
-    const nGroups = await groups.count();
+    const nGroups = await countAtLeast(groups, exp.toggles.groups);
     notes.push(`${nGroups} toggle-button group(s) rendered`);
     if (nGroups < exp.toggles.groups) {
       problems.push(`expected at least ${exp.toggles.groups} toggle-button group(s), found ${nGroups} rendered`);
@@ -372,7 +383,7 @@ export async function checkWidgetNotebook(
   // Text box: type, expect the outputs to show the result.
   if (exp.textInput) {
     const input = nbLocator.locator('.jupyter-widgets.widget-text input, .jupyter-widgets.widget-textarea textarea').first();
-    if (!(await input.count())) {
+    if (!(await countAtLeast(input, 1))) {
       problems.push('expected a text box widget, found none rendered');
     } else {
       await input.scrollIntoViewIfNeeded();
@@ -399,6 +410,7 @@ export async function checkWidgetNotebook(
   }
 
   // Audio elements carry WAV data.
+  await countAtLeast(nbLocator.locator('.jp-OutputArea-output audio'), exp.audios);
   const audios = await audioInfo(page);
   notes.push(`${audios.length} audio element(s)`);
   if (audios.length < exp.audios) {
