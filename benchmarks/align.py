@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/align.py                      # the recipe only
     .venv/bin/python benchmarks/align.py --compare            # + the ablations, side by side
+    .venv/bin/python benchmarks/align.py --only 1,4           # the recipe + ablations 1 and 4
     .venv/bin/python benchmarks/align.py --corpus ljspeech-sample --n 4
 
 The recipe (notebook 08): the ``tiny`` preset (r = 3, guided attention weight 1,
@@ -69,6 +70,7 @@ def run(name, args):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compare", action="store_true", help="also run the ablations")
+    ap.add_argument("--only", default="", help="comma-separated ablation numbers to run with the recipe, e.g. 1,4 (see VARIANTS)")
     ap.add_argument("--n", type=int, default=6, help="utterances in the batch (the shortest ones)")
     ap.add_argument("--corpus", default="tinyspeech", help="tinyspeech | ljspeech-sample | a folder")
     ap.add_argument("--max-steps", type=int, default=600)
@@ -81,6 +83,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, load average {load:.1f}")
     print(f"thresholds: {ALIGNED}; batch: {args.n} shortest of {args.corpus}; cap {args.max_seconds:.0f} s / {args.max_steps} steps\n")
     names = list(VARIANTS) if args.compare else list(VARIANTS)[:1]
+    if args.only:
+        names = [list(VARIANTS)[0]] + [list(VARIANTS)[int(i)] for i in args.only.split(",")]
     rows = []
     for name in names:
         r = run(name, args)
