@@ -743,6 +743,23 @@ def _plot_training(run_dir: Path, path: Path) -> bool:
     return True
 
 
+def _check_texts(texts: Sequence[str]) -> None:
+    """Refuse a ``--text`` the model cannot read before training, not after."""
+    from tacolib.config import get_config
+    from tacolib.text import text_to_ids
+
+    max_len = get_config(PRESET).text.max_text_len
+    for t in texts:
+        if not t.strip():
+            raise QuickstartError("--text is empty: give the sentence to speak in quotes")
+        try:
+            n = len(text_to_ids(t))
+        except ValueError as e:
+            raise QuickstartError(f"--text {t!r}: {e}") from None
+        if n > max_len:
+            raise QuickstartError(f"--text is {n} symbols long after normalization, more than the model's {max_len}; give one sentence")
+
+
 # ---- the pipeline ------------------------------------------------------------------------------------
 
 
@@ -809,9 +826,7 @@ def quickstart(
     if max_steps is not None and max_steps < 1:
         raise QuickstartError(f"--max-steps must be >= 1, got {max_steps}")
     texts = [t for t in texts]
-    for t in texts:
-        if not t.strip():
-            raise QuickstartError("--text is empty: give the sentence to speak in quotes")
+    _check_texts(texts)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise QuickstartError(f"--out {out} exists and is not a folder")

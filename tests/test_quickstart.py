@@ -105,6 +105,9 @@ def test_bad_options_get_one_line_and_status_2(tmp_path):
     (tmp_path / "file").write_text("x")
     bad = _quickstart("--out", str(tmp_path / "file"), timeout=120)
     assert bad.returncode == 2 and "not a folder" in bad.stderr and "Traceback" not in bad.stderr
+    bad = _quickstart("--out", str(tmp_path / "o"), "--text", "!!!", timeout=120)
+    assert bad.returncode == 2 and "nothing speakable" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "o" / "run").exists(), "refused before any training"
 
 
 @pytest.mark.slow
