@@ -2,8 +2,10 @@
  * The course's interactive notebooks in a real browser (JupyterLab 4.6, Galata 5.6,
  * Debian's chromium). For each notebook: open it, run all cells, then in the DOM:
  * no cell shows an error; the sliders render; moving each one with the keyboard
- * changes its readout and plots a new image; every <audio> carries a RIFF/WAVE file.
- * A negative control (a widget whose callback raises) proves the checks can fail.
+ * changes its readout and plots a new image (and a new sound where asked); a text box
+ * answers what is typed; toggle buttons swap the sound; every <audio> carries a
+ * RIFF/WAVE file. A negative control (a widget whose callback raises, a cell that
+ * raises) proves the checks can fail. The checks themselves live in widgets.ts.
  *
  * Run with `bash tests/browser/run.sh` (starts the server, then this suite).
  */
