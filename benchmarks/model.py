@@ -18,8 +18,9 @@ Prints, measured side by side in one run:
   projections, ``torch.no_grad``), with the ratio;
 * ``nn.LSTMCell`` vs a one-step ``nn.LSTM`` at the paper's attention-LSTM size.
 
-Timings on a shared machine are noisy: compare the ratios printed by one run, and
-quote absolute numbers with the machine's load (printed at the end).
+Timings on a shared machine are noisy: inference candidates run interleaved and the
+best of three is kept; compare the ratios printed by one run, and quote absolute
+numbers with the machine's load (printed at the end).
 """
 
 from __future__ import annotations
@@ -105,16 +106,23 @@ def readable_inference(model, ids, lengths, n_steps):
         return model.postnet(mel)
 
 
-def inference_seconds(fn, device, repeats=3):
-    fn()  # warm-up (short)
-    times = []
+def interleaved_seconds(fns: dict, device, repeats=3) -> dict:
+    """Best-of-``repeats`` wall time of each function, runs interleaved (a, b, a, b, ...).
+
+    On a shared machine the load changes from second to second; interleaving exposes
+    every candidate to the same conditions, and the minimum is the least disturbed run.
+    """
+    for fn in fns.values():
+        fn()  # warm-up
+    best = {k: float("inf") for k in fns}
     for _ in range(repeats):
-        _sync(device)
-        t = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2]
+        for k, fn in fns.items():
+            _sync(device)
+            t = time.perf_counter()
+            fn()
+            _sync(device)
+            best[k] = min(best[k], time.perf_counter() - t)
+    return best
 
 
 def main(argv=None):
@@ -149,8 +157,11 @@ def main(argv=None):
     thread_counts = [args.threads] if device.type == "cuda" or args.threads == 1 else [args.threads, 1]
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        fast = inference_seconds(lambda: model.inference(ids, max_decoder_steps=n, stop_on_gate=False), device)
-        slow = inference_seconds(lambda: readable_inference(model, ids, lengths, n), device)
+        t = interleaved_seconds({
+            "fast": lambda: model.inference(ids, max_decoder_steps=n, stop_on_gate=False),
+            "readable": lambda: readable_inference(model, ids, lengths, n),
+        }, device)
+        fast, slow = t["fast"], t["readable"]
         print(f"  [{threads} thread(s)] tacolib Decoder.inference : {fast / n * 1e3:.3f} ms/step  RTF {fast / audio_seconds:.3f}")
         print(f"  [{threads} thread(s)] readable step loop        : {slow / n * 1e3:.3f} ms/step  RTF {slow / audio_seconds:.3f}")
         print(f"  [{threads} thread(s)] speed-up of the fast loop : {slow / fast:.2f}x")
