@@ -99,7 +99,7 @@ def ab_player(clips: dict, sample_rate: int, normalize: bool = True, autoplay: b
 
     state = ab_state(clips, sample_rate, normalize)
     labels = list(state)
-    buttons = W.ToggleButtons(options=labels, value=labels[0], description="play:")
+    buttons = W.ToggleButtons(options=labels, value=labels[0], description="play:", style={"button_width": "auto"})
     player = W.Audio(value=state[labels[0]][0], format="wav", autoplay=autoplay, loop=False)
     caption = W.Label(value=state[labels[0]][1])
 
