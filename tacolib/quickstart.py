@@ -475,8 +475,8 @@ def _write_sentence(out: Path, rec: dict, wav, mel, target_mel, alignment, cfg, 
     stem = f"{rec['index']:02d}_{_slug(rec['id'] if rec['source'] == 'held-out' else rec['text'])}"
     files = {"wav": folder / f"{stem}_model.wav", "alignment_png": folder / f"{stem}_alignment.png", "mel_png": folder / f"{stem}_mel.png"}
     save_wav(files["wav"], wav, cfg.audio.sample_rate)
-    verdict = "ok" if rec["focus_ok"] and rec["stop_ok"] else "NOT aligned"
-    fig = viz.plot_alignment(alignment, title=f"free running, focus {rec['focus']:.2f} ({verdict})", text=rec["text"])
+    title = f"free running: focus {rec['focus']:.2f}, {rec['frames']} frames for {rec['expected_frames']} ({100 * rec['stop_error']:.1f}% off)"
+    fig = viz.plot_alignment(alignment, title=title, text=rec["text"])
     _savefig(fig, files["alignment_png"])
     if target_mel is not None:
         fig = viz.plot_mels([target_mel, mel], [f"reference: espeak-ng ({rec['expected_frames']} frames)", f"model, free running ({rec['frames']} frames)"])
@@ -565,7 +565,7 @@ def _verdict(m: dict) -> tuple[bool, list[str]]:
             read = (f"the attention reached the end of the text at frame {end}" if end else "the attention never reached the end of the text")
             why.append(f"the stop token never fired (cut at {r['frames']} frames; {read}; the recording has {r['expected_frames']})")
         elif not r["stop_ok"]:
-            why.append(f"stop error {100 * r['stop_error']:.0f}% > {100 * STOP_ERROR_MAX:.0f}% "
+            why.append(f"stop error {100 * r['stop_error']:.1f}% > {100 * STOP_ERROR_MAX:.0f}% "
                        f"({r['frames']} frames vs {r['expected_frames']})")
         if why:
             problems.append(f"sentence {r['index'] + 1} (\"{r['text'][:60]}\"): " + "; ".join(why))
@@ -581,7 +581,7 @@ def _headline(m: dict) -> str:
     return (f"Alignment did NOT generalize within the budget: {h.get('n_ok', 0)} of {h.get('n', 0)} held-out sentences "
             f"pass (focus >= {FOCUS_MIN} and stop within {100 * STOP_ERROR_MAX:.0f}%) after {m['steps']} steps "
             f"({m['train_minutes']:.1f} min of training). Measured: mean focus {h.get('mean_focus', float('nan')):.2f}, "
-            f"max stop error {100 * h.get('max_stop_error', float('nan')):.0f}%.")
+            f"max stop error {100 * h.get('max_stop_error', float('nan')):.1f}%.")
 
 
 def _advice(m: dict) -> str:

@@ -89,7 +89,7 @@ def test_report_says_when_alignment_did_not_generalize_with_the_numbers():
 
 def test_report_counts_a_late_stop_as_a_failure_and_a_clean_run_as_a_success():
     late = _metrics([0.8, 0.8, 0.8], [100, 100, 120], [100, 100, 100], ["gate"] * 3)
-    assert not late["generalized"] and "stop error 20% > 10%" in " ".join(late["problems"])
+    assert not late["generalized"] and "stop error 20.0% > 10%" in " ".join(late["problems"])
     good = _metrics([0.8, 0.6, 0.55], [100, 205, 290], [104, 200, 300], ["gate"] * 3)
     assert good["generalized"] and good["problems"] == []
     assert "Alignment generalized" in qs.render_html(good) and "NOT" not in qs.render_markdown(good)
