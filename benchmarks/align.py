@@ -13,6 +13,25 @@ the training step. Reports the step, the training wall time and the process CPU 
 to get there (the CPU time is the steadier figure on a shared machine), and for
 ``--compare`` the same for each ablation and its ratio to the recipe. An ablation that
 does not align within ``--max-seconds`` is reported as such, with its last metrics.
+
+Measured 2026-11-25 on the course's 2-core box **under heavy load from other jobs**
+(load average 5-8, so wall times are ~3x the CPU times; re-measure on an idle
+machine), torch 2.13 CPU, one thread, seed 0, 6 TinySpeech utterances (T_in 38):
+
+==============================  =======  ============  ===========  ==========
+variant                          T_dec   aligned step  wall (s)     CPU (s)
+==============================  =======  ============  ===========  ==========
+recipe (coarse 2, lr 4e-3, GA)     32         67        32.3-34.6    10.6-10.9
+full-size frames (coarse 1)        63         97          74.3         26.3
+preset lr 2e-3                     32        104          34.3         15.7
+r = 1                              94         82          77.5         30.0
+no guided attention                32    not in 274       > 120          -
+==============================  =======  ============  ===========  ==========
+
+Other seeds of the recipe (load ~3.5): seed 1 at step 140 (33.8 s wall, 23.1 s CPU;
+coverage was the last threshold to pass), seed 2 at step 60 (15.0 s, 9.9 s). The 3 shortest
+LJSpeech-sample utterances of the train split (T_in 75, T_dec 64): step 140, 136 s
+wall, 38 s CPU.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from tacolib.loss import Tacotron2Loss, decoder_lengths
-from tacolib.metrics import ALIGNED, alignment_metrics, is_aligned
+from tacolib.metrics import alignment_metrics, is_aligned
 
 if TYPE_CHECKING:
     from tacolib.config import Config
