@@ -23,18 +23,21 @@ def fast_mode() -> bool:
 
 
 def default_threads() -> int:
-    """Torch threads to use: ``TACOLIB_THREADS``, else 1 in fast mode, else up to 4.
+    """Torch threads to use: ``TACOLIB_THREADS`` when set, else 1.
 
-    Small-op loops (a decoder step, a WaveNet sample) get slower, not faster, when
-    OpenMP threads outnumber free cores, which is the normal state of a laptop and of
-    a test run with several workers.
+    Small-op loops (a decoder step, a WaveNet sample, the tiny model's training step)
+    get slower, not faster, when OpenMP threads outnumber free cores: on a 2-core
+    machine with one other busy job, 2 threads made such loops 5-10x slower than 1
+    (FIELD-NOTES). A laptop always has other jobs, so the safe default is one thread;
+    set ``TACOLIB_THREADS=2`` (or more) on an otherwise idle machine with spare cores.
     """
     env = os.environ.get("TACOLIB_THREADS")
     if env:
-        return max(1, int(env))
-    if fast_mode():
-        return 1
-    return max(1, min(4, os.cpu_count() or 1))
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"TACOLIB_THREADS must be a whole number, got {env!r}") from None
+    return 1
 
 
 def setup(seed: int = 0, threads: int | None = None) -> dict:
