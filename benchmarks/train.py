@@ -151,7 +151,7 @@ def main() -> int:
     p.add_argument("--eval-every", type=float, default=120.0, help="seconds of training between held-out evaluations")
     p.add_argument("--n-eval", type=int, default=100, help="held-out sentences per evaluation (default: all 100)")
     p.add_argument("--stop-at-goal", action="store_true", help="stop as soon as the goal is met")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: TACOLIB_THREADS, else up to 4)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: TACOLIB_THREADS, else 1)")
     p.add_argument("--out", default=None, help="run folder (default: a temporary one)")
     p.add_argument("--json", default=None, help="also write the curve to this JSON file")
     p.add_argument("--gpu-throughput", action="store_true", help="instead: paper-preset steps/s with and without AMP (CUDA)")

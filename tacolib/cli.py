@@ -94,7 +94,7 @@ def _add_device(p: argparse.ArgumentParser) -> None:
 
 
 def _add_threads(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else up to 4; 1 per process under torchrun)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else 1; always 1 per process under torchrun unless given)")
 
 
 def _setup(args, seed: int) -> None:
