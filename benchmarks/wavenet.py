@@ -5,7 +5,7 @@
 The course's CPU model (16 layers in 2 cycles of dilations 1..128, 64 residual
 channels, 128 gate channels, 64 skip channels, 256-way μ-law output). Weights are
 random: generation speed does not depend on them. One torch thread (see
-FIELD-NOTES: per-sample loops slow down badly when threads outnumber free cores).
+measured here: per-sample loops slow down badly when threads outnumber free cores).
 Both generators run in the same process, one after the other, on the same mel and
 seed; the naive one on fewer samples (it is slow). Reported per method: samples/s
 by wall clock and by process CPU time (on a shared machine the wall clock also

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from tacolib.checkpoint import CheckpointError
+from tacolib.corpus.ljspeech import DownloadError
 
 __all__ = ["main", "build_parser", "COMMANDS", "CLIError"]
 
@@ -117,11 +118,14 @@ def _prepare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=None, help="where to put it (default: a folder under TACOLIB_DATA or <repo>/data)")
     p.add_argument("--mels", action="store_true", help="also precompute and cache the mel spectrograms of the tiny preset")
     p.add_argument("--preset", default="tiny", help="config whose audio settings the cached mels use (with --mels; default: tiny)")
+    p.add_argument("--url", default=None, help="LJSpeech: download from this mirror (http(s):// or file://) instead of the official address; the checksum is still verified")
 
 
 def _prepare_run(args) -> int:
     from tacolib.config import get_config
 
+    if args.url and args.corpus != "ljspeech":
+        raise CLIError("--url only applies to: tacolib prepare ljspeech")
     if args.corpus == "tinyspeech":
         from tacolib.corpus import tinyspeech
 
@@ -129,7 +133,7 @@ def _prepare_run(args) -> int:
     else:
         from tacolib.corpus import ljspeech
 
-        root = ljspeech.prepare_ljspeech(args.root) if args.root else ljspeech.prepare_ljspeech()
+        root = ljspeech.prepare_ljspeech(args.root, url=args.url or ljspeech.URL)
     print(f"{args.corpus} ready at {root}")
     if args.mels:
         from tacolib.train import load_datasets
@@ -327,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # errors that are the user's (bad paths, values, configs): one line, no traceback
-_USER_ERRORS = (CLIError, CheckpointError, FileNotFoundError, ValueError, KeyError)
+# (DownloadError: offline, HTTP error, bad checksum -- the message says what to do)
+_USER_ERRORS = (CLIError, CheckpointError, DownloadError, FileNotFoundError, ValueError, KeyError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Alignment and stop-token metrics: is the model reading the text, in order?
 
 A falling loss is not evidence of alignment: a decoder can memorize one batch of
-frames while its attention stays a blur (FIELD-NOTES: loss 4.1 -> 0.38, focus 0.08).
+frames while its attention stays a blur (measured on a 2-core CPU: loss 4.1 -> 0.38, focus 0.08).
 These numbers look at the attention itself and work on any model output, teacher
 forced or free running. Each takes ``alignments`` ``(B, T_dec, T_in)`` (or one
 ``(T_dec, T_in)`` matrix) plus optional valid lengths, and returns one value per

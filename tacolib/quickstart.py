@@ -890,7 +890,7 @@ def quickstart(
     else:
         _say(f"[3/4] speaking {N_HELDOUT} held-out sentences" + (f" and {len(texts)} of yours" if texts else "")
              + " (free running, Griffin-Lim)")
-        torch.set_num_threads(threads or 1)  # step-by-step decoding: one thread (FIELD-NOTES), unless asked
+        torch.set_num_threads(threads or 1)  # step-by-step decoding: one thread, unless asked
         records = _speak(tr["checkpoint"], root, heldout, out, texts, dev, seed, progress)
     stages["synthesize"] = round(time.time() - t, 2)
 

@@ -28,7 +28,7 @@ def default_threads() -> int:
     Small-op loops (a decoder step, a WaveNet sample, the tiny model's training step)
     get slower, not faster, when OpenMP threads outnumber free cores: on a 2-core
     machine with one other busy job, 2 threads made such loops 5-10x slower than 1
-    (FIELD-NOTES). A laptop always has other jobs, so the safe default is one thread;
+    (measured). A laptop always has other jobs, so the safe default is one thread;
     set ``TACOLIB_THREADS=2`` (or more) on an otherwise idle machine with spare cores.
     """
     env = os.environ.get("TACOLIB_THREADS")

@@ -115,3 +115,21 @@ def test_prepare_builds_tinyspeech_and_caches_mels(tmp_path, monkeypatch, capsys
     assert f"tinyspeech ready at {root}" in out and "cached the mels of 48 utterances" in out
     assert (root / "metadata.csv").is_file() and (root / "test.txt").is_file()
     assert len(list((tmp_path / "data" / "cache").rglob("*.npy"))) == 48
+
+
+def test_prepare_ljspeech_offline_is_one_line_naming_the_target(tmp_path, capsys):
+    # Port 9 (discard) on loopback refuses the connection: what a learner offline sees.
+    root = tmp_path / "LJSpeech-1.1"
+    assert main(["prepare", "ljspeech", "--root", str(root), "--url", "http://127.0.0.1:9/LJSpeech-1.1.tar.bz2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tacolib prepare: error: cannot reach 127.0.0.1:9")
+    assert "Are you offline?" in err and str(tmp_path / "LJSpeech-1.1.tar.bz2") in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    # a missing mirror file is the same kind of error
+    assert main(["prepare", "ljspeech", "--root", str(root), "--url", (tmp_path / "nowhere.tar.bz2").as_uri()]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_url_is_refused_for_tinyspeech(capsys):
+    assert main(["prepare", "tinyspeech", "--url", "http://example.invalid/x"]) == 2
+    assert "--url only applies to: tacolib prepare ljspeech" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from tacolib import checkpoint as ckpt
 SMALL = [
     "data.size=fast", "model.symbols_embedding_dim=32", "model.encoder_embedding_dim=32", "model.attention_dim=16",
     "model.attention_rnn_dim=32", "model.decoder_rnn_dim=32", "model.prenet_dim=32", "model.postnet_embedding_dim=32",
-    "model.max_decoder_steps=20", "train.batch_size=4", "train.lr=1e-2", "train.log_every=1", "train.val_every=100", "train.ckpt_every=100",
+    "model.max_decoder_steps=20", "train.batch_size=4", "train.lr=1e-2", "train.log_every=1", "train.val_every=6", "train.ckpt_every=6",
 ]
 
 
@@ -43,6 +43,9 @@ def test_torchrun_two_cpu_processes_train_and_rank0_saves(tmp_path):
 
     state = ckpt.load_checkpoint(out / "checkpoints")
     assert state["step"] == 12
+    # mid-run validation (rank 0 alone, the others wait at the next all-reduce) and checkpoints
+    assert (out / "checkpoints" / "step_00000006.pt").is_file()
+    assert [r["step"] for r in state["history"]["val"]] == [6, 12]
     from tacolib.synthesize import load_model
 
     model, cfg = load_model(out / "checkpoints" / "step_00000012.pt", "cpu")  # the rank-0 checkpoint loads

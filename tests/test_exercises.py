@@ -105,8 +105,11 @@ def test_check_fails_on_wrong_answer(name):
     def wrong(*args, **kwargs):
         return _perturb(fn(*args, **kwargs))
 
-    with pytest.raises(CheckFailed):
+    with pytest.raises(CheckFailed) as e:
         REGISTRY[name].check(wrong, verbose=False)
+    # the message says what is wrong: which output, and a value/shape/expected comparison
+    msg = str(e.value)
+    assert "expected" in msg or "differ" in msg, f"unhelpful check message: {msg!r}"
 
 
 @pytest.mark.parametrize("name", sorted(SOLUTIONS))

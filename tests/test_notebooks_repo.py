@@ -58,3 +58,15 @@ def test_strip_solutions():
     assert "x + 1" not in out and "raise NotImplementedError" in out and out.startswith("def f(x):\n    # YOUR CODE")
     with pytest.raises(ValueError):
         nbtool.strip_solutions("# BEGIN SOLUTION\nx = 1\n")
+
+
+def test_pytest_executes_every_notebook_with_nbval():
+    """`pytest` (README's test command) must collect all 22 notebooks: a testpaths or
+    addopts edit that drops them would make CI pass without running the course."""
+    tomllib = pytest.importorskip("tomllib", reason="Python >= 3.11 reads pyproject.toml with tomllib")
+
+    opts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert {"tests", "notebooks", "solutions"} <= set(opts["testpaths"])
+    assert "--nbval-lax" in opts["addopts"] and "--nbval-current-env" in opts["addopts"]
+    for folder in ("notebooks", "solutions"):
+        assert sorted(p.stem for p in (ROOT / folder).glob("*.ipynb")) == EXPECTED, folder

@@ -35,3 +35,32 @@ def test_course_map_lists_every_notebook():
         assert f"`{nb.stem}`" in README, f"{nb.stem} is missing from README's course map"
     rows = re.findall(r"^\| (\d\d) \| `(\w+)`", README, re.M)
     assert [int(n) for n, _ in rows] == list(range(1, 12))
+
+
+def test_gpu_recipe_commands_parse_with_the_real_cli():
+    """Every `tacolib`/`torchrun -m tacolib` line of README's LJSpeech recipe is a valid command."""
+    import shlex
+
+    from tacolib.cli import build_parser
+
+    section = README.split("## Training on LJSpeech with GPUs", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    parser = build_parser()
+    checked = 0
+    for line in block.strip().splitlines():
+        argv = shlex.split(line.split("  #", 1)[0])
+        if argv[0].endswith("torchrun"):
+            assert "-m" in argv and argv[argv.index("-m") + 1] == "tacolib", line
+            argv = argv[argv.index("-m") + 2:]
+        elif argv[0].endswith("/tacolib"):
+            argv = argv[1:]
+        else:
+            continue
+        args = parser.parse_args(argv)  # argparse exits (fails the test) on a bad option
+        if "--set" in argv:
+            from tacolib.cli import _parse_overrides
+            from tacolib.config import get_config
+
+            get_config(args.preset or "tiny").override(_parse_overrides(args.set, get_config(args.preset or "tiny")))
+        checked += 1
+    assert checked >= 5, block

@@ -217,7 +217,8 @@ def _normalize_or_none(s):
         warnings.simplefilter("ignore", TextWarning)
         try:
             return normalize(s)
-        except ValueError:
+        except ValueError as e:  # only the documented "nothing to say" errors are allowed
+            assert "is empty" in str(e) or "nothing speakable" in str(e) or "no symbols left" in str(e), repr(e)
             return None
 
 

@@ -163,15 +163,19 @@ def test_cached_matches_teacher_forced_distribution():
     assert torch.equal(mu_law_encode(wav[0]), torch.from_numpy((logits + g).argmax(1)))
 
 
-def test_batched_generation_matches_single():
+def test_batched_generation_naive_equals_cached_and_rows_are_independent():
     m = _model()
     mels = torch.randn(2, 5, 8)
-    both = generate(m, mels, seed=0, progress=False)
-    assert both.shape == (2, 80)
-    # each row equals generating it alone with that row's noise column
-    cw = CachedWaveNet(m)
-    assert torch.equal(cw.generate(mels, seed=0, progress=False), cw.generate(mels, seed=0, progress=False))
-    assert not torch.equal(both[0], both[1])
+    cached = generate(m, mels, method="cached", seed=0, progress=False)
+    naive = generate(m, mels, method="naive", seed=0, progress=False)
+    assert cached.shape == naive.shape == (2, 80)
+    assert torch.equal(cached, naive)  # the batched cached loop is exact, row by row
+    assert not torch.equal(cached[0], cached[1])  # rows get their own mel and noise
+    # a row's samples depend on its own mel only: changing row 1's mel leaves row 0 alone
+    mels2 = mels.clone()
+    mels2[1] = torch.randn(5, 8)
+    again = generate(m, mels2, method="cached", seed=0, progress=False)
+    assert torch.equal(again[0], cached[0]) and not torch.equal(again[1], cached[1])
 
 
 # ---- training -------------------------------------------------------------------------
@@ -196,6 +200,15 @@ def test_train_errors_and_align():
         train_wavenet(m, [torch.zeros(64)], [torch.zeros(4, 8)], steps=1, segment_frames=8)
     assert align_audio(torch.ones(50), 4, 16).shape == (64,)
     assert align_audio(torch.ones(70), 4, 16).shape == (64,)
+
+
+def test_training_reduces_loss_mol_output():
+    torch.manual_seed(0)
+    m = WaveNet(WaveNetConfig(output="mol", n_mixtures=2, **SMALL))
+    t = torch.arange(16 * 40) / 16.0
+    wav = 0.5 * torch.sin(2 * np.pi * t / 4.0)
+    hist = train_wavenet(m, [wav], [torch.zeros(40, 8)], steps=60, batch_size=2, segment_frames=8, lr=1e-2, progress=False)
+    assert np.mean(hist["losses"][-5:]) < np.mean(hist["losses"][:5]) - 0.5  # MoL loss is a log-likelihood: falls by nats
 
 
 def test_mol_loss_prefers_the_right_value():
@@ -227,6 +240,12 @@ def test_predicted_mels_with_the_model():
     }
     mels = predicted_mels(tac, batch)
     assert [tuple(m.shape) for m in mels] == [(12, cfg.audio.n_mels), (9, cfg.audio.n_mels)]
+    # ... and a WaveNet trains on them (Tacotron 2's recipe), each aligned to its audio
+    wn = WaveNet(WaveNetConfig(**{**SMALL, "n_mels": cfg.audio.n_mels, "hop_length": 16}))
+    wavs = [0.1 * torch.randn(int(n) * 16) for n in batch["mel_lengths"]]
+    hist = train_wavenet(wn, wavs, mels, steps=2, batch_size=2, segment_frames=8, progress=False)
+    assert len(hist["losses"]) == 2 and all(np.isfinite(hist["losses"]))
+    assert generate(wn, mels[1], seed=0, progress=False).shape == (9 * 16,)
 
 
 def test_save_load_and_generate_method(tmp_path):

@@ -82,7 +82,7 @@ def _open(url: str, offset: int, timeout: float):
         reason = getattr(e, "reason", e)
         raise DownloadError(
             f"cannot reach {parsed.netloc or url} ({reason}). Are you offline? "
-            f"Download {url} some other way and put it where the message below says, or retry later."
+            f"Download {url} some other way and save it as the target named next, or retry later."
         ) from None
     resumed = offset > 0 and resp.status == 206
     length = resp.headers.get("Content-Length")
