@@ -6,7 +6,7 @@
 #   BROWSER_TESTS_FULL=1 bash tests/browser/run.sh   # also the notebooks that train first (09, 11)
 #   BROWSER_TESTS_BREAK_WIDGETS=1 bash tests/browser/run.sh  # widget extension off: must FAIL
 #
-# 1. installs Debian's chromium with apt if it is missing (never a downloaded browser),
+# 1. installs Debian's chromium (and nodejs/npm) with apt if missing (never a downloaded browser),
 # 2. `npm ci` (Galata 5.6 + Playwright; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1), skipped
 #    when node_modules already matches package-lock.json,
 # 3. starts JupyterLab 4.6 on 127.0.0.1 (free port, no token, dedicated config, data
@@ -45,6 +45,13 @@ export CHROMIUM_PATH
 step "$("$CHROMIUM_PATH" --version 2>/dev/null)"
 
 # -- 2. Galata + Playwright from the lock file ---------------------------------------
+if ! command -v npm >/dev/null 2>&1; then
+  step "installing Debian's nodejs and npm (apt)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null \
+    || die "apt-get install nodejs npm failed"
+fi
+step "node $(node --version), npm $(npm --version)"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 LOCK_HASH="$(sha256sum package-lock.json | cut -c1-64)"
 if [ "$(cat node_modules/.tacotron2-lock-hash 2>/dev/null)" != "$LOCK_HASH" ]; then
