@@ -6,8 +6,9 @@ The course's CPU model (16 layers in 2 cycles of dilations 1..128, 64 residual
 channels, 128 gate channels, 64 skip channels, 256-way μ-law output). Weights are
 random: generation speed does not depend on them. One torch thread (see
 measured here: per-sample loops slow down badly when threads outnumber free cores).
-Both generators run in the same process, one after the other, on the same mel and
-seed; the naive one on fewer samples (it is slow). Reported per method: samples/s
+The generators run in the same process, one after the other, on the same mel and
+seed: naive (on fewer samples: it is slow), the cached loop in plain numpy
+(``fast=False``) and the cached loop compiled by numba (the default). Reported per method: samples/s
 by wall clock and by process CPU time (on a shared machine the wall clock also
 counts other people's jobs; CPU time is what an idle machine would show).
 """
@@ -50,20 +51,23 @@ def main() -> None:
     n_naive = min(args.naive_samples, n_frames * cfg.hop_length)
     wn, cn, a = timed(lambda: generate(model, mel, "naive", seed=0, n_samples=n_naive, progress=False))
     cached = CachedWaveNet(model)
-    generate(model, mel[:2], "cached", progress=False)  # warm-up
+    generate(model, mel[:2], "cached", progress=False)  # warm-up (numba compiles or loads its cache)
+    wp, cp, p = timed(lambda: cached.generate(mel[None], seed=0, progress=False, fast=False))
     wc, cc, b = timed(lambda: cached.generate(mel[None], seed=0, progress=False))
     n_cached = n_frames * cfg.hop_length
     same = torch.equal(a, generate(model, mel, "cached", seed=0, n_samples=n_naive, progress=False))
     melB = mel[None].repeat(args.batch, 1, 1) + 0.1 * torch.randn(args.batch, n_frames, cfg.n_mels)
     wb, cb, _ = timed(lambda: cached.generate(melB, seed=0, progress=False))
 
-    print(f"\n{'generation':22s} {'samples':>8s} {'wall samples/s':>15s} {'cpu samples/s':>14s} {'x real time (wall)':>19s}")
-    rows = [("naive (batch 1)", n_naive, wn, cn, 1), ("cached (batch 1)", n_cached, wc, cc, 1), (f"cached (batch {args.batch})", n_cached, wb, cb, args.batch)]
+    print(f"\n{'generation':24s} {'samples':>8s} {'wall samples/s':>15s} {'cpu samples/s':>14s} {'x real time (wall)':>19s}")
+    rows = [("naive (batch 1)", n_naive, wn, cn, 1), ("cached, numpy (batch 1)", n_cached, wp, cp, 1),
+            ("cached (batch 1)", n_cached, wc, cc, 1), (f"cached (batch {args.batch})", n_cached, wb, cb, args.batch)]
     for name, n, w, c, B in rows:
-        print(f"{name:22s} {n * B:8d} {n * B / w:15,.0f} {n * B / c:14,.0f} {n * B / w / sr:19.3f}")
+        print(f"{name:24s} {n * B:8d} {n * B / w:15,.0f} {n * B / c:14,.0f} {n * B / w / sr:19.3f}")
     print(f"cached / naive speed-up (batch 1): {(n_cached / wc) / (n_naive / wn):.0f}x wall, {(n_cached / cc) / (n_naive / cn):.0f}x cpu "
           f"(goal >= 50x); cached >= 10,000 samples/s: {'yes' if n_cached / wc >= 1e4 else 'no'} (wall), "
           f"{'yes' if n_cached / cc >= 1e4 else 'no'} (cpu)")
+    print(f"compiled / numpy cached loop (batch 1): {wp / wc:.1f}x wall, {cp / cc:.1f}x cpu; same samples: {torch.equal(p, b)}")
     print(f"naive and cached samples identical on the first {n_naive}: {same}")
 
     # ---- training throughput --------------------------------------------------------
