@@ -166,6 +166,20 @@ def test_empty_signal_is_a_clear_error():
         audio.mel_spectrogram(torch.zeros(0), AudioConfig())
 
 
+@pytest.mark.parametrize("win_length", [1024, 800])
+def test_stft_magnitude_equals_torch_stft(win_length):
+    """The written-out STFT (frames, window, rfft) gives torch.stft's magnitudes, batched or not."""
+    cfg = AudioConfig(n_fft=1024, hop_length=256, win_length=win_length)
+    x = 0.3 * torch.randn(2, 5000, generator=torch.Generator().manual_seed(0))
+    ref = torch.stft(x, 1024, 256, win_length, torch.hann_window(win_length), center=True, pad_mode="reflect", return_complex=True).abs()
+    got = audio.stft_magnitude(x, cfg)
+    assert got.shape == ref.shape == (2, 513, 1 + 5000 // 256)
+    torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(audio.stft_magnitude(x[1], cfg), ref[1], atol=1e-4, rtol=1e-4)
+    with pytest.raises(audio.AudioError, match="too short"):
+        audio.stft_magnitude(torch.zeros(512), cfg)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_runs_on_gpu():
     cfg = AudioConfig()

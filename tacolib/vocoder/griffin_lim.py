@@ -24,13 +24,12 @@ the default), then runs Griffin-Lim. Everything is torch, batched, CPU or GPU.
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
 import torch
 
-from tacolib.audio import db_to_amp, denormalize, mel_filterbank, mel_to_linear
+from tacolib.audio import db_to_amp, denormalize, mel_filterbank, mel_to_linear, stft_window
 from tacolib.config import AudioConfig
 
 __all__ = [
@@ -40,14 +39,6 @@ __all__ = [
     "nnls_mel_to_linear",
     "spectral_convergence",
 ]
-
-
-@functools.lru_cache(maxsize=8)
-def _window(n_fft: int, win_length: int, device: str) -> torch.Tensor:
-    """Hann window of ``win_length`` zero-padded (centred) to ``n_fft``, as torch.stft does."""
-    w = torch.hann_window(win_length, device=device)
-    left = (n_fft - win_length) // 2
-    return torch.nn.functional.pad(w, (left, n_fft - win_length - left))
 
 
 class _STFT:
@@ -62,7 +53,7 @@ class _STFT:
 
     def __init__(self, cfg: AudioConfig, n_frames: int, length: int, device):
         self.n_fft, self.hop, self.length = cfg.n_fft, cfg.hop_length, length
-        self.window = _window(cfg.n_fft, cfg.win_length, str(device))  # (n_fft,)
+        self.window = stft_window(cfg.win_length, cfg.n_fft, str(device))  # (n_fft,)
         self.fast = cfg.n_fft % cfg.hop_length == 0
         self.cfg = cfg
         if self.fast:
