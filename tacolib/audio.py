@@ -162,20 +162,32 @@ def stft_magnitude(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
     torch.Tensor
         ``(..., n_fft // 2 + 1, T_frames)`` with ``T_frames = 1 + T // hop_length``.
     """
+    mag = _magnitude_frames(wav, cfg)  # (..., T_frames, n_freq)
+    return mag.transpose(-1, -2)
+
+
+def _magnitude_frames(wav: torch.Tensor, cfg: AudioConfig, n_bins: int | None = None) -> torch.Tensor:
+    """:func:`stft_magnitude`, time-major ``(..., T_frames, n_bins)``: the first
+    ``n_bins`` frequency bins (default all ``n_fft // 2 + 1``).
+
+    The STFT written out: centred frames by reflect padding, overlapping frames as a
+    strided view, window, real FFT, magnitude. Same numbers as
+    ``torch.stft(center=True, pad_mode="reflect").abs()`` to ~1e-6 (tested); on the
+    course's CPU it is about 2x faster: ``sqrt(re^2 + im^2)`` on the real view is ~3x
+    faster than the complex ``abs``, and reflect padding by ``cat`` of two flipped
+    edges ~8x faster than ``F.pad(mode="reflect")`` (benchmarks/mel.py).
+    """
     wav = _check_wave(wav)
     lead, n = wav.shape[:-1], wav.shape[-1]
     pad = cfg.n_fft // 2
     if n <= pad:
         raise AudioError(f"signal too short for the STFT: {n} samples, need more than n_fft // 2 = {pad}")
-    x = F.pad(wav.reshape(-1, 1, n), (pad, pad), mode="reflect")[:, 0]  # (N, T + n_fft): centred frames
-    # The STFT written out: overlapping frames (a strided view), window, real FFT,
-    # magnitude. Same numbers as torch.stft(center=True, pad_mode="reflect") to ~1e-6;
-    # on a CPU it skipped torch.stft's general-purpose path and the complex abs
-    # (benchmarks/mel.py).
+    x = wav.reshape(-1, n)
+    x = torch.cat([x[:, 1 : pad + 1].flip(-1), x, x[:, -pad - 1 : -1].flip(-1)], -1)  # reflect padding: (N, T + n_fft)
     frames = x.unfold(-1, cfg.n_fft, cfg.hop_length) * stft_window(cfg.win_length, cfg.n_fft, str(x.device))  # (N, T_frames, n_fft)
-    spec = torch.view_as_real(torch.fft.rfft(frames, dim=-1))  # (N, T_frames, n_freq, 2)
-    mag = spec.square().sum(-1).sqrt()  # (N, T_frames, n_freq)
-    return mag.transpose(-1, -2).reshape(*lead, mag.shape[-1], mag.shape[-2])
+    spec = torch.view_as_real(torch.fft.rfft(frames, dim=-1))[:, :, :n_bins]  # (N, T_frames, n_bins, 2)
+    mag = (spec[..., 0].square() + spec[..., 1].square()).sqrt()  # (N, T_frames, n_bins)
+    return mag.reshape(*lead, mag.shape[-2], mag.shape[-1])
 
 
 @functools.lru_cache(maxsize=16)
@@ -185,6 +197,14 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float, devic
     fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
     fb = torch.from_numpy(fb).float().to(device)  # (n_mels, n_freq)
     return fb, torch.linalg.pinv(fb)  # pinv: (n_freq, n_mels)
+
+
+@functools.lru_cache(maxsize=16)
+def _mel_basis_t(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float, device: str) -> torch.Tensor:
+    """The filterbank transposed and cut after its last non-zero bin: ``(n_bins, n_mels)``."""
+    fb = _mel_basis(sr, n_fft, n_mels, fmin, fmax, device)[0]
+    n_bins = int(torch.nonzero(fb.abs().sum(0)).max()) + 1  # bins above fmax get zero weight
+    return fb[:, :n_bins].t().contiguous()
 
 
 def mel_filterbank(cfg: AudioConfig, device: str | torch.device = "cpu") -> torch.Tensor:
@@ -240,8 +260,12 @@ def mel_spectrogram(wav: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
     torch.Tensor
         ``(T_frames, n_mels)`` or ``(B, T_frames, n_mels)``, values in [-4, 4].
     """
-    mel = linear_to_mel(stft_magnitude(wav, cfg), cfg)  # (..., n_mels, T_frames)
-    return normalize(amp_to_db(mel), cfg).transpose(-1, -2).contiguous()
+    # = linear_to_mel(stft_magnitude(wav)) transposed, computed time-major and only over
+    # the frequency bins the filterbank uses (none above fmax)
+    device = wav.device if isinstance(wav, torch.Tensor) else "cpu"
+    fb_t = _mel_basis_t(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax, str(device))  # (n_bins, n_mels)
+    mel = _magnitude_frames(wav, cfg, n_bins=fb_t.shape[0]) @ fb_t  # (..., T_frames, n_mels)
+    return normalize(amp_to_db(mel), cfg)
 
 
 def mel_to_linear(scaled_mel: torch.Tensor, cfg: AudioConfig) -> torch.Tensor:
