@@ -4,13 +4,17 @@
 
 The course's CPU model (16 layers in 2 cycles of dilations 1..128, 64 residual
 channels, 128 gate channels, 64 skip channels, 256-way μ-law output). Weights are
-random: generation speed does not depend on them. One torch thread (see
-measured here: per-sample loops slow down badly when threads outnumber free cores).
-The generators run in the same process, one after the other, on the same mel and
-seed: naive (on fewer samples: it is slow), the cached loop in plain numpy
-(``fast=False``) and the cached loop compiled by numba (the default). Reported per method: samples/s
-by wall clock and by process CPU time (on a shared machine the wall clock also
-counts other people's jobs; CPU time is what an idle machine would show).
+random: generation speed does not depend on them. One torch thread (measured here:
+per-sample loops slow down badly when threads outnumber free cores). The generators
+run in the same process, one after the other, on the same mel and seed: naive (on
+fewer samples: it is slow), the cached loop in plain numpy (``fast=False``) and the
+cached loop compiled by numba (the default). Reported per method: samples/s by wall
+clock and by process CPU time (on a shared machine the wall clock also counts other
+people's jobs; CPU time is what an idle machine would show).
+
+Measured 2026-12-01, 2-core AMD EPYC VM, idle, one thread: naive 53 samples/s, cached
+numpy 6,224, cached compiled 12,087 (227x naive), batch 4 10,566 samples/s; training
+10,578 samples/s (batch 4 x 8,192).
 """
 
 from __future__ import annotations
