@@ -260,6 +260,11 @@ class CachedWaveNet:
         self.WskipT = f32(torch.cat(skip_blocks, 0))  # (L * (half + 1), Sk)
         self.H1T, self.b1 = f32(model.head1.weight[:, :, 0].T), f32(model.head1.bias)
         self.H2T, self.b2 = f32(model.head2.weight[:, :, 0].T), f32(model.head2.bias)
+        # the same weights stacked for the compiled loop, and where each layer's queue starts
+        self.WaT_stack = np.ascontiguousarray(np.stack(self.WaT))  # (L, R, 2G)
+        self.RT_stack = np.ascontiguousarray(np.stack(self.RT)) if self.RT else np.zeros((1, half + 1, cfg.residual_channels), np.float32)
+        self.dil_plus1 = np.array([d + 1 for d in cfg.dilations], np.int64)  # queue lengths
+        self.q_off = np.concatenate([[0], np.cumsum(self.dil_plus1)[:-1]]).astype(np.int64)
         if cfg.output == "mulaw":
             self.embed = f32(model.input.weight)  # (n_classes, R): y_0 for each previous class
         else:
@@ -375,15 +380,11 @@ class CachedWaveNet:
         from tqdm.auto import tqdm
 
         cfg = self.cfg
-        hop, L, G, half, R = cfg.hop_length, cfg.layers, cfg.gate_channels, cfg.gate_channels // 2, cfg.residual_channels
+        hop, L, G, half = cfg.hop_length, cfg.layers, cfg.gate_channels, cfg.gate_channels // 2
         B = mel.shape[0]
         n = n_samples or mel.shape[1] * hop
         C_all = self.conditioning(mel)  # (T_frames, L, B, G)
-        dil_plus1 = np.array([d + 1 for d in cfg.dilations], np.int64)
-        q_off = np.concatenate([[0], np.cumsum(dil_plus1)[:-1]]).astype(np.int64)
-        Q = np.zeros((int(dil_plus1.sum()), B, 2 * G), np.float32)  # every layer's queue (causal zeros)
-        WaT = np.ascontiguousarray(np.stack(self.WaT))  # (L, R, 2G)
-        RT = np.ascontiguousarray(np.stack(self.RT)) if self.RT else np.zeros((1, half + 1, R), np.float32)
+        Q = np.zeros((int(self.dil_plus1.sum()), B, 2 * G), np.float32)  # every layer's queue (causal zeros)
         y = np.ascontiguousarray(np.repeat(self.embed[self.model.start_input][None], B, 0))  # (B, R)
         Z = np.ones((B, L * (half + 1)), np.float32)
         h, sk = np.empty(G, np.float32), np.empty(self.WskipT.shape[1], np.float32)
@@ -395,7 +396,7 @@ class CachedWaveNet:
                 g, _ = frame_noise(seed, f, hop, B, cfg.n_classes, False)
                 g += self.b2  # fold the output bias into the noise
                 steps = min(hop, n - t)
-                _mulaw_frame(t, steps, dil_plus1, q_off, Q, y, Z, WaT, C_all[f], RT, self.WskipT, self.H1T, self.b1,
+                _mulaw_frame(t, steps, self.dil_plus1, self.q_off, Q, y, Z, self.WaT_stack, C_all[f], self.RT_stack, self.WskipT, self.H1T, self.b1,
                              self.H2T, g, self.embed, samples, h, sk, o1, out)
                 t += steps
                 bar.update(steps)
