@@ -20,7 +20,6 @@ import statistics
 import time
 
 import librosa
-import numpy as np
 import torch
 
 import tacolib
