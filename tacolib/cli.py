@@ -213,6 +213,7 @@ def _synthesize_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout (same seed, same speech)")
     p.add_argument("--gl-iters", type=int, default=60, help="Griffin-Lim iterations (default 60)")
     p.add_argument("--max-decoder-steps", type=int, default=None, help="cap on decoder steps (default: the config's)")
+    p.add_argument("--int8", action="store_true", help="CPU only: run the decoder's LSTMs with int8 weights (several times faster at the paper size)")
     _add_device(p)
     _add_threads(p)
 
@@ -242,6 +243,12 @@ def _synthesize_run(args) -> int:
     _setup(args, args.seed)
     device = resolve_device(args.device)
     model, cfg = load_model(args.checkpoint, device)
+    if args.int8:
+        if device.type != "cpu":
+            raise CLIError(f"--int8 runs on the CPU; add --device cpu (the model would run on {device})")
+        from tacolib.model.int8 import quantize_decoder
+
+        model = quantize_decoder(model, inplace=True)
     vocoder = _load_wavenet(args.wavenet, device, cfg) if args.wavenet else None
     result = synthesize(model, args.text, vocoder=vocoder, seed=args.seed, gl_iters=args.gl_iters, max_decoder_steps=args.max_decoder_steps)
     path = save_wav(args.out, result["wav"], result["sample_rate"])

@@ -9,6 +9,7 @@ import sys
 import pytest
 import soundfile as sf
 
+import tacolib
 from tacolib.cli import COMMANDS, main
 
 SMALL = [
@@ -71,6 +72,7 @@ def test_unknown_option_is_an_argparse_error(capsys):
 
 
 def test_train_resume_synthesize_evaluate(tmp_path, capsys):
+    R = tacolib.get_config("tiny").model.r  # frames per decoder step
     run = tmp_path / "run"
     base = ["train", "--preset", "tiny", "--out", str(run), "--no-progress", "--no-tensorboard", *_sets(SMALL)]
     assert main([*base, "--max-steps", "3"]) == 0
@@ -88,13 +90,16 @@ def test_train_resume_synthesize_evaluate(tmp_path, capsys):
     assert main(["synthesize", "Hello there, Maya.", "-o", str(wav), "--checkpoint", str(run), "--plot", str(png)]) == 0
     data, sr = sf.read(wav)
     assert sr == 22050 and len(data) > 0 and png.stat().st_size > 0
+    assert main(["synthesize", "Hello there, Maya.", "-o", str(tmp_path / "int8.wav"), "--checkpoint", str(run), "--int8", "--max-decoder-steps", "5"]) == 0
+    data, _ = sf.read(tmp_path / "int8.wav")
+    assert 0 < len(data) <= 5 * R * 256
 
     from tacolib.vocoder import WaveNet, WaveNetConfig, save_wavenet
 
     voc = save_wavenet(tmp_path / "wavenet.pt", WaveNet(WaveNetConfig(layers=2, cycles=1, residual_channels=8, gate_channels=16, skip_channels=8, cond_channels=8)))
     assert main(["synthesize", "Hello.", "-o", str(tmp_path / "wn.wav"), "--checkpoint", str(run), "--wavenet", str(voc), "--max-decoder-steps", "4"]) == 0
     data, _ = sf.read(tmp_path / "wn.wav")
-    assert 0 < len(data) <= 4 * 3 * 256
+    assert 0 < len(data) <= 4 * R * 256
     bad = save_wavenet(tmp_path / "wavenet64.pt", WaveNet(WaveNetConfig(n_mels=64, layers=2, cycles=1)))
     assert main(["synthesize", "Hello.", "-o", str(tmp_path / "x.wav"), "--checkpoint", str(run), "--wavenet", str(bad)]) == 2
     assert "the WaveNet expects n_mels=64" in capsys.readouterr().err

@@ -8,12 +8,14 @@
 ``Decoder``                      the autoregressive loop, r frames per step
 ``Postnet``                      convolutional residual correction of the mel
 ``Tacotron2``                    all of the above, built from a ``Config``
+``quantize_decoder``             int8 decoder LSTMs for fast CPU inference
 ==============================  =============================================
 """
 
 from tacolib.model.attention import LocationLayer, LocationSensitiveAttention
 from tacolib.model.decoder import Decoder
 from tacolib.model.encoder import Encoder
+from tacolib.model.int8 import quantize_decoder
 from tacolib.model.layers import lengths_to_mask
 from tacolib.model.postnet import Postnet
 from tacolib.model.prenet import Prenet
@@ -30,4 +32,5 @@ __all__ = [
     "Postnet",
     "Tacotron2",
     "lengths_to_mask",
+    "quantize_decoder",
 ]
