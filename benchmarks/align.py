@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/align.py --only 1,4           # the recipe + ablations 1 and 4
     .venv/bin/python benchmarks/align.py --corpus ljspeech-sample --n 4
 
-The recipe (notebook 08): the ``tiny`` preset (r = 3, guided attention weight 1,
+The recipe (notebook 08): the ``tiny`` preset at r = 3 (guided attention weight 1,
 sigma 0.2), the seed's coarser frames (``coarse = 2``), the 6 shortest TinySpeech
 utterances, Adam at ``OVERFIT_LR`` (4e-3), one torch thread. "Aligned" means every
 threshold of :data:`tacolib.metrics.ALIGNED` is met by the teacher-forced attention of

@@ -118,28 +118,29 @@ class OverfitHistory:
         return None
 
 
-def overfit_config(preset: str = "tiny", coarse: int = 2, **model_overrides) -> "Config":
+def overfit_config(preset: str = "tiny", coarse: int = 2, r: int = 3, **model_overrides) -> "Config":
     """The course's single-batch recipe: a preset with the seed's coarser frames.
 
     Parameters
     ----------
     preset : str
-        ``"tiny"`` (3 frames per decoder step, guided attention on).
+        ``"tiny"`` (guided attention on).
     coarse : int
         The seed's large-FFT trick (:meth:`tacolib.config.AudioConfig.coarse`):
         window, FFT and hop ``coarse`` times larger, so ``coarse`` times fewer frames
-        and decoder steps per second of speech. 2 keeps about one decoder step per
-        character with ``r = 3``.
+        and decoder steps per second of speech.
+    r : int
+        Frames per decoder step. With ``coarse = 2``, ``r = 3`` gives about one
+        decoder step per character (the full-size frames of the ``tiny`` preset use
+        ``r = 4``).
     **model_overrides
-        ``cfg.model`` fields to change, e.g. ``r=2``.
+        Other ``cfg.model`` fields to change.
     """
     from tacolib.config import get_config
 
     cfg = get_config(preset)
     cfg.audio = cfg.audio.coarse(coarse)
-    if model_overrides:
-        cfg = cfg.override({f"model.{k}": v for k, v in model_overrides.items()})
-    return cfg
+    return cfg.override({f"model.{k}": v for k, v in {"r": r, **model_overrides}.items()})
 
 
 def pick_batch(cfg, n: int = 6, corpus: str = "tinyspeech", split: str = "train", shortest: bool = True, seed: int = 0) -> dict:
