@@ -16,6 +16,25 @@ then the time to goal, the load average and the command line.
     .venv/bin/python benchmarks/train.py --minutes 2 --n-eval 16 --eval-every 30   # smoke test
     .venv/bin/python benchmarks/train.py --set train.sampler=random   # compare a setting
     .venv/bin/python benchmarks/train.py --gpu-throughput     # paper preset steps/s, AMP on/off (needs CUDA)
+
+Measured 2026-12-02 (``benchmarks/train.py --threads 1``, tiny preset with r = 4, a
+fresh-clone quickstart training on the other core; 0.62 steps/s):
+
+=========  =====  =====  =======  ========
+train min  step   focus  stop_ok  stop_err
+=========  =====  =====  =======  ========
+   8.0      293   0.609    0.74     0.333
+  10.0      375   0.545    0.65     0.084
+  12.0      456   0.413    0.93     0.047
+  14.0      529   0.474    0.70     0.074
+  16.0      598   0.560    0.84     0.060
+  18.0      671   0.580    0.82     0.060
+  20.0      746   0.618    0.92     0.051   <- goal met
+=========  =====  =====  =======  ========
+
+The same preset at r = 3 (2026-12-01, ``tacolib evaluate`` on quickstart checkpoints)
+had focus 0.48 / 0.53 / 0.57 and stop_ok 0.85 / 0.83 / 0.72 at 18 / 21 / 24 min: its
+free-running speech ran about 5 % fast and the stop token fired early.
 """
 
 from __future__ import annotations
