@@ -92,7 +92,8 @@ def test_foreign_and_missing_files_are_refused(tmp_path):
 def test_checkpoint_from_another_model_config_is_refused(tmp_path, tiny_cfg):
     path = ckpt.save_checkpoint(tmp_path / "m.pt", _state(1, tiny_cfg))
     other = tiny_cfg.override(["model.r=2", "audio.n_mels=64"])
-    with pytest.raises(ckpt.CheckpointError, match=r"model.r: checkpoint 3 vs config 2.*audio.n_mels|audio.n_mels.*model.r"):
+    r = tiny_cfg.model.r
+    with pytest.raises(ckpt.CheckpointError, match=rf"model.r: checkpoint {r} vs config 2.*audio.n_mels|audio.n_mels.*model.r"):
         ckpt.load_checkpoint(path, config=other)
     # training settings may change between sessions
     ckpt.load_checkpoint(path, config=tiny_cfg.override(["train.lr=1e-4", "train.batch_size=4"]))
