@@ -27,7 +27,6 @@ import torch
 import torch.nn as nn
 
 
-
 def _dynamic_linear(weight: torch.Tensor, bias: torch.Tensor | None):
     """fbgemm's dynamic int8 linear layer holding ``weight`` ``(out, in)``.
 

@@ -24,7 +24,6 @@ the default), then runs Griffin-Lim. Everything is torch, batched, CPU or GPU.
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
