@@ -297,3 +297,19 @@ def test_attention_end_frame_finds_where_reading_reaches_the_last_symbols():
     m["sentences"][0]["attention_end_frame"] = 225
     m["generalized"], m["problems"] = qs._verdict(m)
     assert "reached the end of the text at frame 225" in m["problems"][0]
+
+
+def test_thread_plan_tunes_by_default_and_respects_explicit_choices(monkeypatch):
+    # the tuner must be reachable from a plain `tacolib quickstart` (it once was not:
+    # its limit came from default_threads(), which returns 1 unless TACOLIB_THREADS is set)
+    monkeypatch.delenv("TACOLIB_THREADS", raising=False)
+    monkeypatch.setattr(qs.os, "cpu_count", lambda: 2)
+    assert qs.thread_plan(None, fast=False) == (None, 2)
+    monkeypatch.setattr(qs.os, "cpu_count", lambda: 64)
+    assert qs.thread_plan(None, fast=False) == (None, qs.MAX_TUNED_THREADS)
+    monkeypatch.setattr(qs.os, "cpu_count", lambda: None)
+    assert qs.thread_plan(None, fast=False) == (None, 1)  # unknown core count: no tuning
+    assert qs.thread_plan(None, fast=True) == (1, 0)
+    assert qs.thread_plan(3, fast=False) == (3, 0)
+    monkeypatch.setenv("TACOLIB_THREADS", "2")
+    assert qs.thread_plan(None, fast=False) == (2, 0)
