@@ -294,7 +294,7 @@ class _ThreadTuner:
 MAX_TUNED_THREADS = 4
 
 
-def thread_plan(threads: int | None, fast: bool) -> tuple[int | None, int]:
+def thread_plan(threads: int | None, fast: bool) -> tuple[int, int]:
     """Torch threads to start training with, and the most the thread tuner may try.
 
     An explicit ``threads`` (or ``TACOLIB_THREADS``) is used as is, and fast mode
@@ -305,8 +305,8 @@ def thread_plan(threads: int | None, fast: bool) -> tuple[int | None, int]:
 
     Returns
     -------
-    (threads, tune) : (int or None, int)
-        ``threads`` None means one thread to start with; ``tune`` <= 1 disables the tuner.
+    (threads, tune) : (int, int)
+        Threads to start training with; ``tune`` <= 1 disables the tuner.
     """
     from tacolib.runtime import default_threads
 
@@ -316,7 +316,7 @@ def thread_plan(threads: int | None, fast: bool) -> tuple[int | None, int]:
         return default_threads(), 0
     if fast:
         return 1, 0
-    return None, max(1, min(MAX_TUNED_THREADS, os.cpu_count() or 1))
+    return 1, max(1, min(MAX_TUNED_THREADS, os.cpu_count() or 1))
 
 
 def _previous_run(run_dir: Path, cfg) -> dict | None:
@@ -865,7 +865,7 @@ def quickstart(
         raise QuickstartError(f"--threads must be >= 1, got {threads}")
     dev = resolve_device(device)
     threads, tune = thread_plan(threads, fast)
-    torch.set_num_threads(threads or 1)
+    torch.set_num_threads(threads)
     cfg = _config(fast)
     if max_steps is None:
         max_steps = cfg.train.max_steps
@@ -915,7 +915,7 @@ def quickstart(
     else:
         _say(f"[3/4] speaking {N_HELDOUT} held-out sentences" + (f" and {len(texts)} of yours" if texts else "")
              + " (free running, Griffin-Lim)")
-        torch.set_num_threads(threads or 1)  # step-by-step decoding: one thread, unless asked
+        torch.set_num_threads(threads)  # step-by-step decoding: one thread, unless asked
         records = _speak(tr["checkpoint"], root, heldout, out, texts, dev, seed, progress)
     stages["synthesize"] = round(time.time() - t, 2)
 
