@@ -51,25 +51,26 @@ import numpy as np
 import torch
 
 import tacolib
-from tacolib.quickstart import FOCUS_MIN, STOP_ERROR_MAX, pick_heldout
+from tacolib.quickstart import STOP_ERROR_MAX, _sentence_record, pick_heldout
 from tacolib.synthesize import load_model
 from tacolib.train import evaluate_free_running, load_datasets
 
 
 def decode(model, dataset, indices, seed: int) -> list[dict]:
-    """Free-running decoding of ``indices`` as one batch, dropout seeded with ``seed``."""
+    """Free-running decoding of ``indices`` as one batch, dropout seeded with ``seed``.
+
+    Each row: ``id``, signed stop error ``err``, ``focus``, and ``ok``: the quickstart's
+    own verdict on the sentence (its ``_sentence_record``).
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fr = evaluate_free_running(model, dataset, indices, batch_size=len(indices))
-    return [
-        {"id": it["id"], "err": (it["length"] - it["true_length"]) / max(1, it["true_length"]), "focus": it["focus"],
-         "gate": it["stop_reason"] == "gate"}
-        for it in fr["items"]
-    ]
-
-
-def passes(row: dict) -> bool:
-    return row["focus"] >= FOCUS_MIN and row["gate"] and abs(row["err"]) <= STOP_ERROR_MAX
+    rows = []
+    for it in fr["items"]:
+        rec = _sentence_record(0, "held-out", it["id"], it["text"], it["focus"], it["length"], it["true_length"], it["stop_reason"])
+        rows.append({"id": it["id"], "err": (it["length"] - it["true_length"]) / max(1, it["true_length"]), "focus": it["focus"],
+                     "ok": rec["focus_ok"] and rec["stop_ok"]})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         ids = [heldout.ids[i] for i in picks]  # shortest text first, as in the report
         runs = [{r["id"]: r for r in run} for run in runs]
         err = np.array([[run[i]["err"] for i in ids] for run in runs])  # (seeds, 3)
-        ok = np.array([[passes(run[i]) for i in ids] for run in runs])
+        ok = np.array([[run[i]["ok"] for i in ids] for run in runs])
         print(f"\n{path} (step {model.checkpoint_step}), {args.seeds} seeds")
         for k, uid in enumerate(ids):
             print(f"  {uid:>8}: stop error {100 * err[:, k].mean():+6.1f} % (std {100 * err[:, k].std():.1f}), "
