@@ -366,11 +366,12 @@ def _train(cfg, run_dir: Path, train_set, val_set, budget_min: float, max_steps:
         _say(f"[2/4] training the '{cfg.name}' model for {budget_min:g} min (at most {max_steps} steps); "
              "Ctrl-C saves a checkpoint, re-running resumes")
     trainer = Trainer(cfg, run_dir, train_set=train_set, val_set=val_set, device=device, n_infer=4, tensorboard=tensorboard, progress=False)
-    threads = f"{torch.get_num_threads()} torch thread(s)" + (f", trying up to {tune_threads}" if tune_threads > 1 and trainer.device.type == "cpu" else "")
+    tune = tune_threads > 1 and trainer.device.type == "cpu"
+    threads = f"{torch.get_num_threads()} torch thread(s)" + (f", trying up to {tune_threads}" if tune else "")
     _say(f"      device {trainer.device}, {threads}, "
          f"{len(trainer.train_set)} training utterances, {len(trainer.val_set)} for validation")
     bar = _BudgetBar(budget_s, spent, max_steps, prev["step"] if prev else 0, enabled=progress)
-    tuner = _ThreadTuner(tune_threads) if tune_threads > 1 and trainer.device.type == "cpu" else None
+    tuner = _ThreadTuner(tune_threads) if tune else None
 
     def on_step(tr, record):
         if tuner is not None:
@@ -978,7 +979,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "a larger value continues a finished run")
     p.add_argument("--text", action="append", default=[], metavar="TEXT", help="also speak this sentence (quote it; repeatable)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: the GPU when present, else CPU)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else training measures 1 vs up to 4 and keeps the faster)")
+    p.add_argument("--threads", type=int, default=None, help=f"torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else training measures 1 vs up to {MAX_TUNED_THREADS} and keeps the faster)")
     p.add_argument("--fast", action="store_true", help="CI-sized run: small corpus and budget (also TACOLIB_FAST=1); checks the plumbing, not the voice")
     p.add_argument("--max-steps", type=int, default=None, help="cap on training steps (default: the preset's train.max_steps)")
     p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
