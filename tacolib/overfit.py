@@ -132,7 +132,7 @@ def overfit_config(preset: str = "tiny", coarse: int = 2, r: int = 3, **model_ov
     r : int
         Frames per decoder step. With ``coarse = 2``, ``r = 3`` gives about one
         decoder step per character (the full-size frames of the ``tiny`` preset use
-        ``r = 4``).
+        ``r = 5``).
     **model_overrides
         Other ``cfg.model`` fields to change.
     """
