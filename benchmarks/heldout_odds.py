@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.seeds < 1:
         p.error("--seeds must be >= 1")
+    missing = [c for c in args.checkpoints if not Path(c).exists()]
+    if missing:
+        p.error(f"no such checkpoint file or run folder: {', '.join(missing)}")
     tacolib.setup(seed=0, threads=1)
     heldout = None
     for path in args.checkpoints:
