@@ -824,8 +824,8 @@ def quickstart(
         The CI-sized run (TinySpeech ``fast``, short budget). Default: ``TACOLIB_FAST``.
     threads : int, optional
         Torch CPU threads. Default: ``TACOLIB_THREADS`` when set, 1 in fast mode, else
-        training starts with 1 and switches to up to ``min(4, cpu_count)`` while that
-        is measured to be faster (:func:`thread_plan`, :class:`_ThreadTuner`); synthesis uses 1.
+        training starts with 1 and switches to up to ``min(MAX_TUNED_THREADS, cpu_count)``
+        while that is measured to be faster (:func:`thread_plan`, :class:`_ThreadTuner`); synthesis uses 1.
     max_steps : int, optional
         Cap on training steps (default: the preset's ``train.max_steps``).
     seed : int
