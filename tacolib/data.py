@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths, lengths_to_mask, make_gate_targets
 from tacolib.symbols import PAD_ID
 
 __all__ = [
@@ -342,16 +343,15 @@ def collate(items: Sequence[dict | None], cfg: Config) -> dict:
         bad = [it["id"] for it in kept if it["mel"].shape[0] < 1]
         raise ValueError(f"collate: empty mel for {bad}")
     T_in = int(text_lengths.max())
-    T_out = -(-int(mel_lengths.max()) // r) * r  # round up to a multiple of r
+    T_out = int(decoder_lengths(mel_lengths.max(), r)) * r  # rounded up to a multiple of r
 
     text = torch.full((B, T_in), PAD_ID, dtype=torch.long)  # (B, T_in)
     mel = torch.full((B, T_out, n_mels), float(cfg.audio.pad_value), dtype=torch.float32)  # (B, T_out, n_mels)
     for b, it in enumerate(kept):
         text[b, : text_lengths[b]] = it["tokens"]
         mel[b, : mel_lengths[b]] = torch.as_tensor(it["mel"], dtype=torch.float32)
-    frames = torch.arange(T_out).unsqueeze(0)  # (1, T_out)
-    mel_mask = frames < mel_lengths.unsqueeze(1)  # (B, T_out)
-    gate_targets = (frames >= (mel_lengths - 1).unsqueeze(1)).float()  # (B, T_out)
+    mel_mask = lengths_to_mask(mel_lengths, T_out)  # (B, T_out)
+    gate_targets = make_gate_targets(mel_lengths, T_out)  # (B, T_out)
     return {
         "text": text,
         "text_lengths": text_lengths,

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from tacolib.loss import Tacotron2Loss, decoder_lengths
+from tacolib.loss import Tacotron2Loss
+from tacolib.masks import decoder_lengths
 from tacolib.metrics import alignment_metrics, is_aligned
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ import torch
 
 from tacolib import checkpoint as ckpt
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths
 
 __all__ = ["load_model", "synthesize", "plot_result"]
 
@@ -120,7 +121,7 @@ def synthesize(model: torch.nn.Module, text: str, vocoder: Any = None, seed: int
         "wav": wav.clamp(-1, 1),
         "sample_rate": cfg.audio.sample_rate,
         "mel": mel,
-        "alignment": out["alignments"][0, : (L + r - 1) // r, : int(lengths[0])].float().cpu(),
+        "alignment": out["alignments"][0, : int(decoder_lengths(L, r)), : int(lengths[0])].float().cpu(),
         "gate_logits": out["gate_logits"][0, :L].float().cpu(),
         "length": L,
         "stop_reason": out["stop_reason"][0],

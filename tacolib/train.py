@@ -58,6 +58,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from tacolib import checkpoint as ckpt
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths
 from tacolib.schedule import learning_rate, make_scheduler
 
 __all__ = ["Trainer", "TrainingDiverged", "evaluate_teacher_forced", "evaluate_free_running", "epoch_batches", "padding_fraction", "load_datasets", "init_distributed", "resolve_device"]
@@ -228,7 +229,7 @@ def evaluate_teacher_forced(
         ``diagonality``, ``monotonicity``, ``coverage``), plus ``n``.
     """
     from tacolib import metrics
-    from tacolib.loss import Tacotron2Loss, decoder_lengths
+    from tacolib.loss import Tacotron2Loss
 
     if collate_fn is None:
         from tacolib.data import make_collate
@@ -319,7 +320,7 @@ def evaluate_free_running(
             out = model.inference(batch["text"].to(device), batch["text_lengths"].to(device))
             r = max(1, out["mel"].shape[1] // max(1, out["alignments"].shape[1]))
             lengths = out["lengths"].cpu()
-            dec_lengths = torch.div(lengths + r - 1, r, rounding_mode="floor")
+            dec_lengths = decoder_lengths(lengths, r)
             foc = metrics.focus(out["alignments"].cpu(), batch["text_lengths"], dec_lengths)
             for b, j in enumerate(chunk):
                 L, Ld, Ti = int(lengths[b]), int(dec_lengths[b]), int(batch["text_lengths"][b])
@@ -726,7 +727,7 @@ class Trainer:
         L = int(batch["mel_lengths"][0])
         r = batch["mel"].shape[1] // out["alignments"].shape[1]
         fig = viz.plot_training_summary(
-            batch["mel"][0, :L], out["mel_postnet"][0, :L], out["alignments"][0, : (L + r - 1) // r, : int(batch["text_lengths"][0])],
+            batch["mel"][0, :L], out["mel_postnet"][0, :L], out["alignments"][0, : int(decoder_lengths(L, r)), : int(batch["text_lengths"][0])],
             out["gate_logits"][0, :L], batch["gate_targets"][0, :L], title=f"validation (teacher forced), step {s}",
         )
         w.add_figure("val/teacher_forced", fig, s)
@@ -736,7 +737,7 @@ class Trainer:
             L = int(batch["mel_lengths"][0])
             fig = viz.plot_training_summary(
                 batch["mel"][0, :L].detach(), out["mel_postnet"][0, :L].detach(),
-                out["alignments"][0, : (L + r - 1) // r, : int(batch["text_lengths"][0])].detach(),
+                out["alignments"][0, : int(decoder_lengths(L, r)), : int(batch["text_lengths"][0])].detach(),
                 out["gate_logits"][0, :L].detach(), batch["gate_targets"][0, :L], title=f"training batch, step {s}",
             )
             w.add_figure("train/summary", fig, s)
