@@ -236,7 +236,7 @@ def _load_wavenet(path: str, device, cfg):
 def _synthesize_run(args) -> int:
     from tacolib.audio import save_wav
     from tacolib.synthesize import load_model, plot_result, synthesize
-    from tacolib.train import resolve_device
+    from tacolib.runtime import resolve_device
 
     if not args.text.strip():
         raise CLIError("the text to synthesize is empty")
@@ -277,7 +277,8 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 
 def _evaluate_run(args) -> int:
     from tacolib.synthesize import load_model
-    from tacolib.train import evaluate_free_running, evaluate_teacher_forced, load_datasets, resolve_device
+    from tacolib.runtime import resolve_device
+    from tacolib.train import evaluate_free_running, evaluate_teacher_forced, load_datasets
 
     _setup(args, 0)
     model, cfg = load_model(args.checkpoint, resolve_device(args.device))

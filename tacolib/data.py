@@ -34,7 +34,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 from pathlib import Path
@@ -45,6 +44,7 @@ import torch
 
 from tacolib.config import Config
 from tacolib.masks import decoder_lengths, lengths_to_mask, make_gate_targets
+from tacolib.runtime import atomic_path, atomic_write, data_dir
 from tacolib.symbols import PAD_ID
 
 __all__ = [
@@ -71,8 +71,6 @@ def audio_config_hash(cfg_audio) -> str:
 
 
 def _default_cache_dir(root: Path, cfg_audio) -> Path:
-    from tacolib.runtime import data_dir
-
     root = root.resolve()
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", root.name)[:40]
     key = hashlib.sha256(str(root).encode()).hexdigest()[:8]
@@ -241,10 +239,9 @@ class TTSDataset(torch.utils.data.Dataset):
             cache.parent.mkdir(parents=True, exist_ok=True)
             cfg_file = cache.parent / "audio_config.json"
             if not cfg_file.exists():
-                _atomic_write(cfg_file, json.dumps(dataclasses.asdict(a), indent=2).encode())
-            tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, mel.numpy())
-            os.replace(tmp, cache)
+                atomic_write(cfg_file, json.dumps(dataclasses.asdict(a), indent=2))
+            with atomic_path(cache, suffix=".npy") as tmp:
+                np.save(tmp, mel.numpy())
         self.lengths[index] = int(mel.shape[0])
         return mel
 
@@ -286,12 +283,6 @@ class TTSDataset(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         return f"TTSDataset({str(self.root)!r}, split={self.split!r}, {len(self)} utterances)"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 # ---- batching ----------------------------------------------------------------------

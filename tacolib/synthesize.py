@@ -41,7 +41,7 @@ def load_model(checkpoint: str | Path, device: str | torch.device | None = None)
         Missing, corrupt or foreign file.
     """
     from tacolib.model import Tacotron2
-    from tacolib.train import resolve_device
+    from tacolib.runtime import resolve_device
 
     path = Path(checkpoint)
     if path.is_dir():

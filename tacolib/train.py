@@ -59,9 +59,10 @@ from torch.utils.data import DataLoader, Dataset
 from tacolib import checkpoint as ckpt
 from tacolib.config import Config
 from tacolib.masks import decoder_lengths
+from tacolib.runtime import atomic_write, resolve_device, seed_everything
 from tacolib.schedule import learning_rate, make_scheduler
 
-__all__ = ["Trainer", "TrainingDiverged", "evaluate_teacher_forced", "evaluate_free_running", "epoch_batches", "padding_fraction", "load_datasets", "init_distributed", "resolve_device"]
+__all__ = ["Trainer", "TrainingDiverged", "evaluate_teacher_forced", "evaluate_free_running", "epoch_batches", "padding_fraction", "load_datasets", "init_distributed"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -69,18 +70,6 @@ class TrainingDiverged(RuntimeError):
 
 
 # ---- devices and processes ---------------------------------------------------------------
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None``/``"auto"`` -> the local GPU when there is one (per ``LOCAL_RANK``), else CPU."""
-    if device is None or str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        return torch.device("cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no GPU (torch.cuda.is_available() is False)")
-    return device
 
 
 def init_distributed() -> tuple[int, int]:
@@ -181,14 +170,6 @@ def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -
     real = sum(lengths[i] for b in batches for i in b)
     padded = sum(len(b) * max(lengths[i] for i in b) for b in batches if len(b))
     return 1.0 - real / padded if padded else 0.0
-
-
-def _seed_everything(seed: int) -> None:
-    import random
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def _to_device(batch: dict, device: torch.device) -> dict:
@@ -469,7 +450,7 @@ class Trainer:
             train_set = train_set if train_set is not None else splits["train"]
             val_set = val_set if val_set is not None else splits["test"]
         self.train_set, self.val_set = train_set, val_set
-        _seed_everything(cfg.train.seed)  # a run is a function of its config: same init, same dropout
+        seed_everything(cfg.train.seed)  # a run is a function of its config: same init, same dropout
         if model is None:
             from tacolib.model import Tacotron2
 
@@ -479,7 +460,7 @@ class Trainer:
         if self.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
-            _seed_everything(cfg.train.seed + 7919 * self.rank)  # but each process draws its own dropout masks
+            seed_everything(cfg.train.seed + 7919 * self.rank)  # but each process draws its own dropout masks
 
         from tacolib.loss import Tacotron2Loss
 
@@ -587,10 +568,7 @@ class Trainer:
         self.resumed_from = state["path"]
 
     def _write_history(self) -> None:
-        path = self.out_dir / "history.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.history))
-        os.replace(tmp, path)
+        atomic_write(self.out_dir / "history.json", json.dumps(self.history))
 
     def _log(self, kind: str, record: dict) -> None:
         self.history[kind].append(record)
@@ -667,7 +645,7 @@ class Trainer:
         self.scaler.update()
         self.scheduler.step()
         self._last_output = (out, batch)
-        record = {"loss": total, "lr": lr, "grad_norm": grad_norm}
+        record = {"loss": total, "lr": lr, "grad_norm": grad_norm, "frames": int(batch["mel"].shape[0] * batch["mel"].shape[1])}
         for k in ("mel", "postnet", "gate", "attention"):
             if k in losses:
                 record[k] = float(losses[k])

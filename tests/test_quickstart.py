@@ -228,61 +228,6 @@ def test_ctrl_c_keeps_a_checkpoint_and_the_next_run_resumes(tmp_path):
     assert m["steps"] == 12 and "train" not in m["reused"]
 
 
-class _FakeTrainer:
-    """What the thread tuner reads from a Trainer: step, cfg.train, the last batch."""
-
-    def __init__(self):
-        import torch
-
-        from tacolib.config import get_config
-
-        self.cfg, self.step = get_config("tiny"), 0
-        self._last_output = ({}, {"mel": torch.zeros(16, 300, 80)})
-
-
-def _drive(tuner, seconds_per_step, steps, monkeypatch, load=0.0):
-    """Feed the tuner ``steps`` steps whose duration depends on the thread count in force."""
-    import torch
-
-    clock = [1000.0]
-    monkeypatch.setattr(qs.time, "time", lambda: clock[0])
-    monkeypatch.setattr(qs.os, "getloadavg", lambda: (load, load, load))
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: 2)
-    tr = _FakeTrainer()
-    for _ in range(steps):
-        tr.step += 1
-        clock[0] += seconds_per_step[torch.get_num_threads()]
-        tuner(tr, {})
-    return tr
-
-
-def test_thread_tuner_keeps_the_faster_count_on_an_idle_machine(monkeypatch):
-    import torch
-
-    torch.set_num_threads(1)
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 0.6}, 30, monkeypatch, load=1.0)
-    assert torch.get_num_threads() == 2 and tuner.decisions[-1]["threads"] == 2
-    torch.set_num_threads(1)
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 1.3}, 30, monkeypatch, load=1.0)
-    assert torch.get_num_threads() == 1 and tuner.decisions[-1]["threads"] == 1
-
-
-def test_thread_tuner_gives_up_fast_when_threads_fight_and_skips_a_busy_machine(monkeypatch):
-    import torch
-
-    torch.set_num_threads(1)
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 30.0}, 30, monkeypatch, load=1.0)
-    assert torch.get_num_threads() == 1
-    assert len(tuner.decisions) == 1 and "abandoned" in tuner.decisions[0]["note"]
-    assert len(tuner.samples[2]) == 1, "one slow step, not a whole probe"
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 30.0}, 30, monkeypatch, load=6.0)  # other jobs hold the cores
-    assert torch.get_num_threads() == 1 and tuner.decisions == [] and 2 not in tuner.samples
-
-
 def test_attention_end_frame_finds_where_reading_reaches_the_last_symbols():
     import torch
 
@@ -297,19 +242,3 @@ def test_attention_end_frame_finds_where_reading_reaches_the_last_symbols():
     m["sentences"][0]["attention_end_frame"] = 225
     m["generalized"], m["problems"] = qs._verdict(m)
     assert "reached the end of the text at frame 225" in m["problems"][0]
-
-
-def test_thread_plan_tunes_by_default_and_respects_explicit_choices(monkeypatch):
-    # the tuner must be reachable from a plain `tacolib quickstart` (it once was not:
-    # its limit came from default_threads(), which returns 1 unless TACOLIB_THREADS is set)
-    monkeypatch.delenv("TACOLIB_THREADS", raising=False)
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: 2)
-    assert qs.thread_plan(None, fast=False) == (1, 2)
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: 64)
-    assert qs.thread_plan(None, fast=False) == (1, qs.MAX_TUNED_THREADS)
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: None)
-    assert qs.thread_plan(None, fast=False) == (1, 1)  # unknown core count: no tuning
-    assert qs.thread_plan(None, fast=True) == (1, 0)
-    assert qs.thread_plan(3, fast=False) == (3, 0)
-    monkeypatch.setenv("TACOLIB_THREADS", "2")
-    assert qs.thread_plan(None, fast=False) == (2, 0)
