@@ -218,21 +218,6 @@ def _synthesize_args(p: argparse.ArgumentParser) -> None:
     _add_threads(p)
 
 
-def _load_wavenet(path: str, device, cfg):
-    """A WaveNet checkpoint (``tacolib.vocoder.save_wavenet``), checked against the Tacotron's audio config."""
-    from tacolib.vocoder.wavenet import load_wavenet
-
-    if not Path(path).is_file():
-        raise CLIError(f"WaveNet checkpoint not found: {path}")
-    voc = load_wavenet(path)
-    if (voc.cfg.n_mels, voc.cfg.hop_length) != (cfg.audio.n_mels, cfg.audio.hop_length):
-        raise CLIError(
-            f"{path}: the WaveNet expects n_mels={voc.cfg.n_mels}, hop_length={voc.cfg.hop_length}; "
-            f"the Tacotron makes n_mels={cfg.audio.n_mels}, hop_length={cfg.audio.hop_length}"
-        )
-    return voc.to(device)
-
-
 def _synthesize_run(args) -> int:
     from tacolib.audio import save_wav
     from tacolib.synthesize import load_model, plot_result, synthesize
@@ -249,7 +234,11 @@ def _synthesize_run(args) -> int:
         from tacolib.model.int8 import quantize_decoder
 
         model = quantize_decoder(model, inplace=True)
-    vocoder = _load_wavenet(args.wavenet, device, cfg) if args.wavenet else None
+    vocoder = None
+    if args.wavenet:
+        from tacolib.vocoder.wavenet_generate import WaveNetVocoder
+
+        vocoder = WaveNetVocoder.load(args.wavenet, audio=cfg.audio, device=device)
     result = synthesize(model, args.text, vocoder=vocoder, seed=args.seed, gl_iters=args.gl_iters, max_decoder_steps=args.max_decoder_steps)
     path = save_wav(args.out, result["wav"], result["sample_rate"])
     seconds = result["wav"].numel() / result["sample_rate"]
