@@ -73,8 +73,9 @@ import torch
 
 import tacolib
 from tacolib.quickstart import STOP_ERROR_MAX, _sentence_record, pick_heldout
+from tacolib.data import load_datasets
+from tacolib.evaluate import evaluate_free_running
 from tacolib.synthesize import load_model
-from tacolib.train import evaluate_free_running, load_datasets
 
 
 def decode(model, dataset, indices, seed: int) -> list[dict]:

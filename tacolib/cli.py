@@ -29,7 +29,7 @@ from typing import Callable
 from tacolib.checkpoint import CheckpointError
 from tacolib.corpus.ljspeech import DownloadError
 
-__all__ = ["main", "build_parser", "COMMANDS", "CLIError"]
+__all__ = ["main", "build_parser", "parse_overrides", "COMMANDS", "CLIError"]
 
 
 class CLIError(Exception):
@@ -50,11 +50,11 @@ def _config_from_args(args, checkpoint_state: dict | None = None):
     else:
         cfg = get_config(args.preset or "tiny")
     if args.set:
-        cfg = cfg.override(_parse_overrides(args.set, cfg))
+        cfg = cfg.override(parse_overrides(args.set, cfg))
     return cfg
 
 
-def _parse_overrides(assignments: list[str], cfg) -> dict:
+def parse_overrides(assignments: list[str], cfg) -> dict:
     """``["train.lr=1e-3", ...]`` -> ``{"train.lr": 0.001}``, values typed like the config's.
 
     YAML reads ``1e-3`` as a string (YAML 1.1 floats need a dot), so numbers are parsed
@@ -136,7 +136,7 @@ def _prepare_run(args) -> int:
         root = ljspeech.prepare_ljspeech(args.root, url=args.url or ljspeech.URL)
     print(f"{args.corpus} ready at {root}")
     if args.mels:
-        from tacolib.train import load_datasets
+        from tacolib.data import load_datasets
 
         cfg = get_config(args.preset).override([f"data.corpus={args.corpus}", f"data.path={root}", f"data.size={args.size}"])
         n = sum(len(ds) for ds in load_datasets(cfg).values())
@@ -174,7 +174,7 @@ def _train_run(args) -> int:
         from tacolib.config import Config
 
         cfg = Config.load(out / "config.yaml")
-        cfg = cfg.override(_parse_overrides(args.set, cfg)) if args.set else cfg
+        cfg = cfg.override(parse_overrides(args.set, cfg)) if args.set else cfg
     existing = ckpt.latest_checkpoint(out / "checkpoints")
     if existing is not None and not args.resume:
         raise CLIError(f"{out} already holds checkpoints (newest: {existing.name}); pass --resume to continue, or choose another --out")
@@ -265,9 +265,10 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate_run(args) -> int:
-    from tacolib.synthesize import load_model
+    from tacolib.data import load_datasets
+    from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
     from tacolib.runtime import resolve_device
-    from tacolib.train import evaluate_free_running, evaluate_teacher_forced, load_datasets
+    from tacolib.synthesize import load_model
 
     _setup(args, 0)
     model, cfg = load_model(args.checkpoint, resolve_device(args.device))

@@ -135,18 +135,15 @@ def _config(fast: bool):
 
 
 def _prepare_corpus(cfg, progress: bool):
-    """Build (or re-use) TinySpeech and cache the mels of both splits.
+    """Build (or re-use) TinySpeech and cache the mels of both splits (:func:`tacolib.data.load_datasets`).
 
     Returns ``(root, train_set, heldout_set)``: the training utterances and the
     held-out ones (``test.txt``), which training never sees.
     """
-    from tacolib.corpus import corpus_root
-    from tacolib.data import TTSDataset
+    from tacolib.data import load_datasets
 
-    root = corpus_root(cfg.data, build=True, progress=progress)
-    train_set = TTSDataset(root, cfg, split="train").preprocess(progress=progress)
-    heldout = TTSDataset(root, cfg, split="test").preprocess(progress=progress)
-    return root, train_set, heldout
+    splits = load_datasets(cfg, progress=progress)
+    return splits["test"].root, splits["train"], splits["test"]
 
 
 # ---- stage 2: training -------------------------------------------------------------------------
@@ -402,7 +399,7 @@ def _speak(checkpoint: str, root: Path, heldout, out: Path, texts: Sequence[str]
     from tacolib import metrics
     from tacolib.data import make_collate
     from tacolib.synthesize import load_model, synthesize
-    from tacolib.train import evaluate_free_running
+    from tacolib.evaluate import evaluate_free_running
 
     model, mcfg = load_model(checkpoint, device)
     picks = pick_heldout([len(t) for t in heldout.texts])  # by text length: fixed, whatever the model does

@@ -6,8 +6,10 @@ paths execute the same code.
 
 Every module that needs one of these facts imports it from here: :func:`seed_everything`
 (the one seeding routine), :func:`resolve_device` (``"auto"`` -> GPU or CPU; inference
-needs it as much as training does), :func:`atomic_path` / :func:`atomic_write` (the
-one write-then-rename), :func:`data_dir` (where corpora and caches live).
+needs it as much as training does), :func:`init_distributed` (the process group
+``torchrun`` describes), :class:`StopRequest` (Ctrl-C as a flag), :func:`atomic_path` /
+:func:`atomic_write` (the one write-then-rename), :func:`data_dir` (where corpora and
+caches live).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import contextlib
 import os
 import random
 import secrets
+import signal
+import threading
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,6 +110,58 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but torch sees no GPU (torch.cuda.is_available() is False)")
     return device
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join the process group ``torchrun`` describes in the environment.
+
+    ``torchrun`` sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT``; NCCL is used on GPUs, gloo on CPU. Without them (a plain
+    ``python`` run) this does nothing.
+
+    Returns
+    -------
+    (rank, world_size) : tuple of int
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world <= 1:
+        return 0, 1
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend=backend, init_method="env://")
+    return dist.get_rank(), dist.get_world_size()
+
+
+class StopRequest:
+    """Turns the first SIGINT/SIGTERM into a flag the loop checks between steps.
+
+    A second Ctrl-C falls through to Python's default (KeyboardInterrupt at once).
+    Outside the main thread (where handlers cannot be installed) it does nothing and
+    a raw KeyboardInterrupt is for the caller to handle (the trainer's ``except``).
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def _handler(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
 
 
 @contextlib.contextmanager
