@@ -291,6 +291,67 @@ def _evaluate_run(args) -> int:
     return 0
 
 
+# ---- quickstart ---------------------------------------------------------------------------------------------
+
+
+def _quickstart_args(p: argparse.ArgumentParser) -> None:
+    from tacolib.quickstart import DEFAULT_MINUTES, DEFAULT_OUT, FAST_MINUTES
+    from tacolib.threads import MAX_TUNED_THREADS
+
+    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"output folder (default: {DEFAULT_OUT}); a run there is resumed or re-used")
+    p.add_argument("--minutes", type=float, default=None,
+                   help=f"training time budget in minutes, over all runs into --out (default: {DEFAULT_MINUTES:g}; {FAST_MINUTES:g} with --fast); "
+                        "a larger value continues a finished run")
+    p.add_argument("--text", action="append", default=[], metavar="TEXT", help="also speak this sentence (quote it; repeatable)")
+    _add_device(p)
+    p.add_argument("--threads", type=int, default=None, help=f"torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else training measures 1 vs up to {MAX_TUNED_THREADS} and keeps the faster)")
+    p.add_argument("--fast", action="store_true", help="CI-sized run: small corpus and budget (also TACOLIB_FAST=1); checks the plumbing, not the voice")
+    p.add_argument("--max-steps", type=int, default=None, help="cap on training steps (default: the preset's train.max_steps)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/run/tb (slower validations)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _quickstart_run(args) -> int:
+    """Run :func:`tacolib.quickstart.quickstart` and print where the results are.
+
+    Exit status 0 when the pipeline ran (whether or not the alignment generalized: the
+    report says which), 130 when training was interrupted, 1 when it diverged.
+    """
+    import shlex
+
+    from tacolib.progress import minutes_seconds
+    from tacolib.quickstart import quickstart
+    from tacolib.report import headline
+    from tacolib.runtime import fast_mode, setup
+    from tacolib.train import TrainingDiverged
+
+    fast = bool(args.fast) or fast_mode()
+    setup(seed=0, threads=1)  # seeds; quickstart() sets the threads (see its docstring)
+    argv = sys.argv[1:]
+    command = "tacolib " + shlex.join(argv) if argv[:1] == ["quickstart"] else "tacolib quickstart"
+    try:
+        m = quickstart(
+            out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, threads=args.threads,
+            max_steps=args.max_steps, seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard,
+            command=command,
+        )
+    except TrainingDiverged as e:  # names the last good checkpoint
+        print(f"tacolib quickstart: {e}", file=sys.stderr)
+        return 1
+    if m.get("status") == "interrupted":
+        return 130
+    out = Path(args.out)
+    print(headline(m))
+    for p in m["problems"]:
+        print(f"  - {p}")
+    st = m["stages_s"]
+    print("stage wall times: " + ", ".join(f"{k} {v:.0f} s" + (" (re-used)" if k in m["reused"] else "") for k, v in st.items())
+          + f"; total {minutes_seconds(m['total_s'])} min")
+    print(f"Results are in {out}/ : open {out / 'report.html'} (metrics: {out / 'metrics.json'})")
+    return 0
+
+
 # ---- the command ---------------------------------------------------------------------------------------------------
 
 #: name -> (help line, add_arguments, run, aliases)
@@ -299,15 +360,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable, list[str]]] = {
     "train": ("train a model (preset + overrides), resumable, TensorBoard logs", _train_args, _train_run, []),
     "synthesize": ("speak a sentence with a trained checkpoint -> wav (+ plot)", _synthesize_args, _synthesize_run, []),
     "evaluate": ("teacher-forced and free-running metrics on the held-out split", _evaluate_args, _evaluate_run, []),
-    # the course's main job (tacolib/quickstart.py, issue 9)
-    "quickstart": ("build TinySpeech, train the tiny model, speak held-out sentences, write a report", lambda p: _quickstart().add_arguments(p), lambda a: _quickstart().run(a), []),
+    "quickstart": ("build TinySpeech, train the tiny model, speak held-out sentences, write a report", _quickstart_args, _quickstart_run, []),
 }
-
-
-def _quickstart():
-    from tacolib import quickstart
-
-    return quickstart
 
 
 def build_parser() -> argparse.ArgumentParser:

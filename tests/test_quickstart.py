@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tacolib import quickstart as qs
+from tacolib import report
+from tacolib.evaluate import FOCUS_MIN, N_HELDOUT, attention_end_frame, judge_sentence, pick_heldout, summarize_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,29 +49,29 @@ def _checkpoints(out: Path) -> list[Path]:
 
 def test_pick_heldout_spreads_over_lengths_and_is_fixed():
     lengths = [50, 10, 40, 30, 20, 60, 70, 80, 90]
-    picks = qs.pick_heldout(lengths, 3)
+    picks = pick_heldout(lengths, 3)
     assert len(set(picks)) == 3
     picked = [lengths[i] for i in picks]
     assert picked == sorted(picked), "shortest first"
     assert picked[0] <= 30 and 40 <= picked[1] <= 60 and picked[2] >= 70, picked
-    assert qs.pick_heldout(lengths, 3) == picks
-    assert qs.pick_heldout([5, 3], 3) == [1, 0], "fewer items than asked: all of them"
-    assert len(set(qs.pick_heldout([7] * 6, 3))) == 3, "ties still give distinct items"
+    assert pick_heldout(lengths, 3) == picks
+    assert pick_heldout([5, 3], 3) == [1, 0], "fewer items than asked: all of them"
+    assert len(set(pick_heldout([7] * 6, 3))) == 3, "ties still give distinct items"
 
 
 def _metrics(focus: list[float], frames: list[int], expected: list[int], stop: list[str]) -> dict:
     sentences = []
     for k, (f, n, e, s) in enumerate(zip(focus, frames, expected, stop)):
-        r = qs._sentence_record(k, "held-out", f"TS-{k}", f"sentence number {k}", f, n, e, s)
+        r = {"index": k, "source": "held-out", "id": f"TS-{k}", "text": f"sentence number {k}", **judge_sentence(f, n, e, s)}
         r.update(wav=f"sentences/{k}.wav", alignment_png=f"sentences/{k}_a.png", mel_png=f"sentences/{k}_m.png", seconds=1.0)
         sentences.append(r)
     m = {
         "config": "tiny", "corpus": "full", "steps": 1234, "train_minutes": 17.5, "minutes_budget": 18.0, "device": "cpu",
         "threads": 2, "cpus": 2, "train_status": "time_budget", "command": "tacolib quickstart", "run_dir": "run",
         "stages_s": {"corpus": 60.0, "train": 1050.0, "synthesize": 20.0, "report": 2.0}, "total_s": 1132.0,
-        "reused": [], "finished_utc": "now", "sentences": sentences, "heldout": qs._summary(sentences),
+        "reused": [], "finished_utc": "now", "sentences": sentences, "heldout": summarize_sentences(sentences),
     }
-    m["generalized"], m["problems"] = qs._verdict(m)
+    m["generalized"], m["problems"] = report.verdict(m)
     return m
 
 
@@ -78,7 +79,7 @@ def test_report_says_when_alignment_did_not_generalize_with_the_numbers():
     m = _metrics([0.62, 0.31, 0.70], [200, 250, 1200], [210, 240, 300], ["gate", "gate", "max_steps"])
     assert not m["generalized"]
     assert m["heldout"]["min_focus"] == pytest.approx(0.31) and m["heldout"]["n_ok"] == 1
-    html, md = qs.render_html(m), qs.render_markdown(m)
+    html, md = report.render_html(m), report.render_markdown(m)
     for text in (html, md):
         assert "did NOT generalize" in text
         assert "focus 0.31 &lt; 0.5" in text or "focus 0.31 < 0.5" in text
@@ -92,7 +93,7 @@ def test_report_counts_a_late_stop_as_a_failure_and_a_clean_run_as_a_success():
     assert not late["generalized"] and "stop error 20.0% > 10%" in " ".join(late["problems"])
     good = _metrics([0.8, 0.6, 0.55], [100, 205, 290], [104, 200, 300], ["gate"] * 3)
     assert good["generalized"] and good["problems"] == []
-    assert "Alignment generalized" in qs.render_html(good) and "NOT" not in qs.render_markdown(good)
+    assert "Alignment generalized" in report.render_html(good) and "NOT" not in report.render_markdown(good)
 
 
 # ---- the command ---------------------------------------------------------------------------------
@@ -126,19 +127,19 @@ def test_quickstart_end_to_end_then_reuse(tmp_path):
     assert m["total_s"] >= sum(m["stages_s"].values()) - 1.0
     held = [r for r in m["sentences"] if r["source"] == "held-out"]
     mine = [r for r in m["sentences"] if r["source"] == "your text"]
-    assert len(held) == qs.N_HELDOUT and len(mine) == 1 and mine[0]["text"] == "Hello, Dr. Hall."
+    assert len(held) == N_HELDOUT and len(mine) == 1 and mine[0]["text"] == "Hello, Dr. Hall."
 
     # the held-out sentences are the corpus's test split, never trained on
     corpus = ROOT / "data" / "tinyspeech-fast" if not os.environ.get("TACOLIB_DATA") else Path(os.environ["TACOLIB_DATA"]) / "tinyspeech-fast"
     test_ids = set((corpus / "test.txt").read_text().split())
-    assert {r["id"] for r in held} <= test_ids and len({r["id"] for r in held}) == qs.N_HELDOUT
+    assert {r["id"] for r in held} <= test_ids and len({r["id"] for r in held}) == N_HELDOUT
 
     for r in m["sentences"]:
         assert 0.0 <= r["focus"] <= 1.0
         assert r["frames"] >= 1 and r["expected_frames"] > 10
         assert r["stop_error"] == pytest.approx(abs(r["frames"] - r["expected_frames"]) / r["expected_frames"], abs=1e-3)
         assert r["stop_reason"] in ("gate", "max_steps")
-        assert r["focus_ok"] == (r["focus"] >= qs.FOCUS_MIN)
+        assert r["focus_ok"] == (r["focus"] >= FOCUS_MIN)
         for key in ("wav", "reference_wav"):
             data = (out / r[key]).read_bytes()
             assert data[:4] == b"RIFF" and data[8:12] == b"WAVE" and len(data) > 1000, r[key]
@@ -234,11 +235,11 @@ def test_attention_end_frame_finds_where_reading_reaches_the_last_symbols():
     a = torch.zeros(10, 6)  # 10 decoder steps, 5 symbols + EOS
     for t in range(10):
         a[t, min(t, 5)] = 1.0  # one symbol per step, then stays on EOS
-    assert qs.attention_end_frame(a, r=3) == 5 * 3  # argmax reaches symbol 4 (= T_in - 2) at step 5
+    assert attention_end_frame(a, r=3) == 5 * 3  # argmax reaches symbol 4 (= T_in - 2) at step 5
     stuck = torch.zeros(10, 6)
     stuck[:, 1] = 1.0
-    assert qs.attention_end_frame(stuck, r=3) is None
+    assert attention_end_frame(stuck, r=3) is None
     m = _metrics([0.4, 0.8, 0.8], [1200, 100, 100], [210, 100, 100], ["max_steps", "gate", "gate"])
     m["sentences"][0]["attention_end_frame"] = 225
-    m["generalized"], m["problems"] = qs._verdict(m)
+    m["generalized"], m["problems"] = report.verdict(m)
     assert "reached the end of the text at frame 225" in m["problems"][0]
