@@ -161,6 +161,24 @@ def test_the_layers_the_issue_names():
     assert [(m, t) for m in low for t, _, _ in found[m] if t in high] == []
 
 
+def test_contributing_maps_every_module():
+    """Every module and subpackage has a row (or a mention) in CONTRIBUTING.md's map."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    per_topic = ("checks", "widgets")  # one module per notebook topic: the package's row covers them
+    missing = []
+    for m, path in modules(ROOT, "tacolib").items():
+        parts = m.split(".")
+        if path.name == "__init__.py":
+            name = f"`{parts[-1]}/`" if len(parts) > 1 else None
+        elif len(parts) > 2 and parts[1] in per_topic:
+            name = f"`{parts[1]}/`"
+        else:
+            name = f"`{path.name}`"
+        if name and name not in text:
+            missing.append(m)
+    assert missing == [], f"add these to the module table of CONTRIBUTING.md: {missing}"
+
+
 # ---- the checker catches what it should ----------------------------------------------------------------
 
 
