@@ -52,6 +52,7 @@ from tacolib.data import load_datasets
 from tacolib.evaluate import FOCUS_MIN, N_HELDOUT, STOP_ERROR_MAX, attention_end_frame, judge_sentence, pick_heldout, summarize_sentences
 from tacolib.progress import BudgetBar, say
 from tacolib.runtime import atomic_write, fast_mode, resolve_device
+from tacolib.text import text_to_ids
 from tacolib.threads import ThreadTuner, thread_plan
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_MINUTES", "FAST_MINUTES", "QuickstartError", "quickstart"]
@@ -220,8 +221,6 @@ def quickstart(
 
 def _check_options(out: Path, minutes: float, max_steps: int | None, threads: int | None, texts: Sequence[str]) -> None:
     """Refuse bad options, and a ``--text`` the model cannot read, before training rather than after."""
-    from tacolib.text import text_to_ids
-
     if not (minutes > 0 and math.isfinite(minutes)):
         raise QuickstartError(f"--minutes must be a positive number, got {minutes}")
     if max_steps is not None and max_steps < 1:
