@@ -29,7 +29,7 @@ from typing import Callable
 from tacolib.checkpoint import CheckpointError
 from tacolib.corpus.ljspeech import DownloadError
 
-__all__ = ["main", "build_parser", "COMMANDS", "CLIError"]
+__all__ = ["main", "build_parser", "parse_overrides", "COMMANDS", "CLIError"]
 
 
 class CLIError(Exception):
@@ -50,11 +50,11 @@ def _config_from_args(args, checkpoint_state: dict | None = None):
     else:
         cfg = get_config(args.preset or "tiny")
     if args.set:
-        cfg = cfg.override(_parse_overrides(args.set, cfg))
+        cfg = cfg.override(parse_overrides(args.set, cfg))
     return cfg
 
 
-def _parse_overrides(assignments: list[str], cfg) -> dict:
+def parse_overrides(assignments: list[str], cfg) -> dict:
     """``["train.lr=1e-3", ...]`` -> ``{"train.lr": 0.001}``, values typed like the config's.
 
     YAML reads ``1e-3`` as a string (YAML 1.1 floats need a dot), so numbers are parsed
@@ -136,7 +136,7 @@ def _prepare_run(args) -> int:
         root = ljspeech.prepare_ljspeech(args.root, url=args.url or ljspeech.URL)
     print(f"{args.corpus} ready at {root}")
     if args.mels:
-        from tacolib.train import load_datasets
+        from tacolib.data import load_datasets
 
         cfg = get_config(args.preset).override([f"data.corpus={args.corpus}", f"data.path={root}", f"data.size={args.size}"])
         n = sum(len(ds) for ds in load_datasets(cfg).values())
@@ -174,7 +174,7 @@ def _train_run(args) -> int:
         from tacolib.config import Config
 
         cfg = Config.load(out / "config.yaml")
-        cfg = cfg.override(_parse_overrides(args.set, cfg)) if args.set else cfg
+        cfg = cfg.override(parse_overrides(args.set, cfg)) if args.set else cfg
     existing = ckpt.latest_checkpoint(out / "checkpoints")
     if existing is not None and not args.resume:
         raise CLIError(f"{out} already holds checkpoints (newest: {existing.name}); pass --resume to continue, or choose another --out")
@@ -218,25 +218,10 @@ def _synthesize_args(p: argparse.ArgumentParser) -> None:
     _add_threads(p)
 
 
-def _load_wavenet(path: str, device, cfg):
-    """A WaveNet checkpoint (``tacolib.vocoder.save_wavenet``), checked against the Tacotron's audio config."""
-    from tacolib.vocoder.wavenet import load_wavenet
-
-    if not Path(path).is_file():
-        raise CLIError(f"WaveNet checkpoint not found: {path}")
-    voc = load_wavenet(path)
-    if (voc.cfg.n_mels, voc.cfg.hop_length) != (cfg.audio.n_mels, cfg.audio.hop_length):
-        raise CLIError(
-            f"{path}: the WaveNet expects n_mels={voc.cfg.n_mels}, hop_length={voc.cfg.hop_length}; "
-            f"the Tacotron makes n_mels={cfg.audio.n_mels}, hop_length={cfg.audio.hop_length}"
-        )
-    return voc.to(device)
-
-
 def _synthesize_run(args) -> int:
     from tacolib.audio import save_wav
     from tacolib.synthesize import load_model, plot_result, synthesize
-    from tacolib.train import resolve_device
+    from tacolib.runtime import resolve_device
 
     if not args.text.strip():
         raise CLIError("the text to synthesize is empty")
@@ -249,7 +234,11 @@ def _synthesize_run(args) -> int:
         from tacolib.model.int8 import quantize_decoder
 
         model = quantize_decoder(model, inplace=True)
-    vocoder = _load_wavenet(args.wavenet, device, cfg) if args.wavenet else None
+    vocoder = None
+    if args.wavenet:
+        from tacolib.vocoder.wavenet_generate import WaveNetVocoder
+
+        vocoder = WaveNetVocoder.load(args.wavenet, audio=cfg.audio, device=device)
     result = synthesize(model, args.text, vocoder=vocoder, seed=args.seed, gl_iters=args.gl_iters, max_decoder_steps=args.max_decoder_steps)
     path = save_wav(args.out, result["wav"], result["sample_rate"])
     seconds = result["wav"].numel() / result["sample_rate"]
@@ -276,8 +265,10 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate_run(args) -> int:
+    from tacolib.data import load_datasets
+    from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
+    from tacolib.runtime import resolve_device
     from tacolib.synthesize import load_model
-    from tacolib.train import evaluate_free_running, evaluate_teacher_forced, load_datasets, resolve_device
 
     _setup(args, 0)
     model, cfg = load_model(args.checkpoint, resolve_device(args.device))
@@ -300,6 +291,67 @@ def _evaluate_run(args) -> int:
     return 0
 
 
+# ---- quickstart ---------------------------------------------------------------------------------------------
+
+
+def _quickstart_args(p: argparse.ArgumentParser) -> None:
+    from tacolib.quickstart import DEFAULT_MINUTES, DEFAULT_OUT, FAST_MINUTES
+    from tacolib.threads import MAX_TUNED_THREADS
+
+    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"output folder (default: {DEFAULT_OUT}); a run there is resumed or re-used")
+    p.add_argument("--minutes", type=float, default=None,
+                   help=f"training time budget in minutes, over all runs into --out (default: {DEFAULT_MINUTES:g}; {FAST_MINUTES:g} with --fast); "
+                        "a larger value continues a finished run")
+    p.add_argument("--text", action="append", default=[], metavar="TEXT", help="also speak this sentence (quote it; repeatable)")
+    _add_device(p)
+    p.add_argument("--threads", type=int, default=None, help=f"torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else training measures 1 vs up to {MAX_TUNED_THREADS} and keeps the faster)")
+    p.add_argument("--fast", action="store_true", help="CI-sized run: small corpus and budget (also TACOLIB_FAST=1); checks the plumbing, not the voice")
+    p.add_argument("--max-steps", type=int, default=None, help="cap on training steps (default: the preset's train.max_steps)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/run/tb (slower validations)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _quickstart_run(args) -> int:
+    """Run :func:`tacolib.quickstart.quickstart` and print where the results are.
+
+    Exit status 0 when the pipeline ran (whether or not the alignment generalized: the
+    report says which), 130 when training was interrupted, 1 when it diverged.
+    """
+    import shlex
+
+    from tacolib.progress import minutes_seconds
+    from tacolib.quickstart import quickstart
+    from tacolib.report import headline
+    from tacolib.runtime import fast_mode, setup
+    from tacolib.train import TrainingDiverged
+
+    fast = bool(args.fast) or fast_mode()
+    setup(seed=0, threads=1)  # seeds; quickstart() sets the threads (see its docstring)
+    argv = sys.argv[1:]
+    command = "tacolib " + shlex.join(argv) if argv[:1] == ["quickstart"] else "tacolib quickstart"
+    try:
+        m = quickstart(
+            out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, threads=args.threads,
+            max_steps=args.max_steps, seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard,
+            command=command,
+        )
+    except TrainingDiverged as e:  # names the last good checkpoint
+        print(f"tacolib quickstart: {e}", file=sys.stderr)
+        return 1
+    if m.get("status") == "interrupted":
+        return 130
+    out = Path(args.out)
+    print(headline(m))
+    for p in m["problems"]:
+        print(f"  - {p}")
+    st = m["stages_s"]
+    print("stage wall times: " + ", ".join(f"{k} {v:.0f} s" + (" (re-used)" if k in m["reused"] else "") for k, v in st.items())
+          + f"; total {minutes_seconds(m['total_s'])} min")
+    print(f"Results are in {out}/ : open {out / 'report.html'} (metrics: {out / 'metrics.json'})")
+    return 0
+
+
 # ---- the command ---------------------------------------------------------------------------------------------------
 
 #: name -> (help line, add_arguments, run, aliases)
@@ -308,15 +360,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable, list[str]]] = {
     "train": ("train a model (preset + overrides), resumable, TensorBoard logs", _train_args, _train_run, []),
     "synthesize": ("speak a sentence with a trained checkpoint -> wav (+ plot)", _synthesize_args, _synthesize_run, []),
     "evaluate": ("teacher-forced and free-running metrics on the held-out split", _evaluate_args, _evaluate_run, []),
-    # the course's main job (tacolib/quickstart.py, issue 9)
-    "quickstart": ("build TinySpeech, train the tiny model, speak held-out sentences, write a report", lambda p: _quickstart().add_arguments(p), lambda a: _quickstart().run(a), []),
+    "quickstart": ("build TinySpeech, train the tiny model, speak held-out sentences, write a report", _quickstart_args, _quickstart_run, []),
 }
-
-
-def _quickstart():
-    from tacolib import quickstart
-
-    return quickstart
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,18 +1,31 @@
-"""Run-time switches shared by notebooks, tests and scripts.
+"""The process around the model: switches, seeds, threads, devices, folders, safe writes.
 
 ``TACOLIB_FAST=1`` (set by CI) shrinks corpora and step counts so the whole course
 runs in minutes; without it every notebook runs the learner's full version. Both
 paths execute the same code.
+
+Every module that needs one of these facts imports it from here: :func:`seed_everything`
+(the one seeding routine), :func:`resolve_device` (``"auto"`` -> GPU or CPU; inference
+needs it as much as training does), :func:`init_distributed` (the process group
+``torchrun`` describes), :class:`StopRequest` (Ctrl-C as a flag), :func:`atomic_path` /
+:func:`atomic_write` (the one write-then-rename), :func:`data_dir` (where corpora and
+caches live).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import secrets
+import signal
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,14 +53,19 @@ def default_threads() -> int:
     return 1
 
 
+def seed_everything(seed: int) -> None:
+    """Seed every global RNG a run draws from: python's ``random``, numpy's and torch's (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
 def setup(seed: int = 0, threads: int | None = None) -> dict:
-    """Seed every RNG (python, numpy, torch) and set torch's thread count.
+    """Seed every RNG (:func:`seed_everything`) and set torch's thread count.
 
     Returns a small dict describing the run (for a notebook's first cell).
     """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    seed_everything(seed)
     n = threads if threads is not None else default_threads()
     torch.set_num_threads(n)
     return {"seed": seed, "threads": n, "fast": fast_mode(), "torch": torch.__version__}
@@ -74,3 +92,113 @@ def ljspeech_sample_dir() -> Path | None:
     env = os.environ.get("TACOLIB_LJSPEECH_SAMPLE")
     p = Path(env) if env else _REPO_ROOT.parent / "shared" / "ljspeech-sample"
     return p if (p / "metadata.csv").is_file() else None
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None``/``"auto"`` -> the local GPU when there is one (per ``LOCAL_RANK``), else CPU.
+
+    Raises
+    ------
+    ValueError
+        A CUDA device is asked for and torch sees no GPU.
+    """
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        return torch.device("cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch sees no GPU (torch.cuda.is_available() is False)")
+    return device
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join the process group ``torchrun`` describes in the environment.
+
+    ``torchrun`` sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT``; NCCL is used on GPUs, gloo on CPU. Without them (a plain
+    ``python`` run) this does nothing.
+
+    Returns
+    -------
+    (rank, world_size) : tuple of int
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world <= 1:
+        return 0, 1
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend=backend, init_method="env://")
+    return dist.get_rank(), dist.get_world_size()
+
+
+class StopRequest:
+    """Turns the first SIGINT/SIGTERM into a flag the loop checks between steps.
+
+    A second Ctrl-C falls through to Python's default (KeyboardInterrupt at once).
+    Outside the main thread (where handlers cannot be installed) it does nothing and
+    a raw KeyboardInterrupt is for the caller to handle (the trainer's ``except``).
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def _handler(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """A fresh temporary file beside ``path``, renamed over ``path`` when the block succeeds.
+
+    Readers never see a half-written file: a crash, Ctrl-C or error inside the block
+    leaves ``path`` as it was (the temporary file is removed), and the rename
+    (:func:`os.replace`) is atomic on POSIX and Windows. The folder is created when
+    needed; concurrent writers each get their own temporary name.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to (re)write.
+    suffix : str
+        Ending of the temporary name, for writers that insist on one (``".npy"`` for
+        ``numpy.save``).
+
+    Examples
+    --------
+    >>> with atomic_path("run/model.pt") as tmp:     # doctest: +SKIP
+    ...     torch.save(state, tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")  # created by the writer
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically (:func:`atomic_path`); returns ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)

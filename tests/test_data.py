@@ -17,16 +17,14 @@ import tacolib
 from tacolib.audio import load_wav, mel_spectrogram
 from tacolib.corpus import tinyspeech
 from tacolib.data import (
-    SAMPLERS,
-    LengthBatchSampler,
     TTSDataset,
     audio_config_hash,
     collate,
     example_batch,
     make_collate,
     make_loader,
-    make_sampler,
 )
+from tacolib.samplers import SAMPLERS, LengthBatchSampler, make_sampler
 from tacolib.symbols import EOS_ID, PAD_ID
 from tacolib.text import ids_to_text
 
@@ -325,6 +323,17 @@ def test_make_loader_yields_contract_batches(fast_root, tiny_cfg, tmp_path):
     assert sorted(seen) == sorted(ds.ids)
     sampler = make_sampler(ds, "sorted", 8)
     assert len(sampler) == 5
+
+
+def test_make_loader_takes_given_batches_and_leaves_the_global_rng_alone(fast_root, tiny_cfg, tmp_path):
+    ids = ["TS-0001", "TS-0002", "TS-0003", "TS-0004"]
+    ds = TTSDataset(fast_root, tiny_cfg, ids=ids, cache_dir=tmp_path / "c")
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    got = [sorted(b["ids"]) for b in make_loader(ds, tiny_cfg, batches=[[3, 1], [0]], epoch=2)]
+    assert got == [["TS-0002", "TS-0004"], ["TS-0001"]], "exactly these batches, in this order"
+    assert torch.equal(torch.rand(3), expected), "loading drew nothing from torch's global RNG (dropout masks stay put)"
 
 
 # ---- example_batch -------------------------------------------------------------------------

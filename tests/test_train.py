@@ -10,7 +10,8 @@ import torch
 
 from tacolib import checkpoint as ckpt
 from tacolib.config import get_config
-from tacolib.train import Trainer, TrainingDiverged, epoch_batches, padding_fraction
+from tacolib.samplers import epoch_batches, padding_fraction
+from tacolib.train import Trainer, TrainingDiverged
 
 
 
@@ -181,7 +182,7 @@ def test_epoch_batches_are_deterministic_and_cover_the_data():
     rnd = padding_fraction(epoch_batches(ds, 4, "random", 1, 0), lengths)
     bucket = padding_fraction(epoch_batches(ds, 4, "bucket", 1, 0), lengths)
     assert bucket < rnd
-    with pytest.raises(ValueError, match="unknown train.sampler 'shuffled'"):
+    with pytest.raises(ValueError, match="unknown sampler kind 'shuffled'"):
         epoch_batches(ds, 4, "shuffled", 1, 0)
 
 

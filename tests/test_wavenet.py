@@ -257,14 +257,20 @@ def test_predicted_mels_with_the_model():
     assert generate(wn, mels[1], seed=0, progress=False).shape == ((T_out - 3) * 16,)
 
 
-def test_save_load_and_generate_method(tmp_path):
+def test_save_load_and_the_vocoder_object(tmp_path):
+    from tacolib.config import get_config
     from tacolib.vocoder.wavenet import load_wavenet, save_wavenet
+    from tacolib.vocoder.wavenet_generate import WaveNetVocoder
 
     m = _model()
     path = save_wavenet(tmp_path / "wn.pt", m)
     m2 = load_wavenet(path)
     mel = torch.randn(3, 8)
-    assert torch.equal(m.generate(mel, progress=False), m2.generate(mel, progress=False))
+    wav = WaveNetVocoder(m, seed=2, progress=False).generate(mel)
+    assert torch.equal(wav, generate(m2, mel, seed=2, progress=False)) and wav.shape == (3 * m.cfg.hop_length,)
+    assert torch.equal(WaveNetVocoder.load(path, progress=False).generate(mel), generate(m, mel, progress=False))
+    with pytest.raises(ValueError, match="the WaveNet expects n_mels=8"):
+        WaveNetVocoder.load(path, audio=get_config("tiny").audio)  # a Tacotron that makes 80-channel mels
     with pytest.raises(FileNotFoundError):
         load_wavenet(tmp_path / "missing.pt")
     torch.save({"x": 1}, tmp_path / "other.pt")

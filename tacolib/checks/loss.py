@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 
 from tacolib.checks import exercise
-from tacolib.loss import make_gate_targets as _make_gate_targets
 from tacolib.loss import masked_mse as _masked_mse
-from tacolib.loss import sequence_mask
+from tacolib.masks import lengths_to_mask
+from tacolib.masks import make_gate_targets as _make_gate_targets
 
 NOTEBOOK = "07_loss_and_masking"
 
@@ -22,7 +22,7 @@ def _mse_cases():
     for lengths, T_out, n_mels in [([6, 3], 6, 4), ([9, 9, 1], 9, 5), ([2], 5, 3)]:
         pred = torch.randn(len(lengths), T_out, n_mels, generator=g)
         target = torch.randn(len(lengths), T_out, n_mels, generator=g)
-        mask = sequence_mask(torch.tensor(lengths), T_out)
+        mask = lengths_to_mask(torch.tensor(lengths), T_out)
         target[~mask] = -4.1  # padding, as collate writes it
         cases.append(((pred, target, mask), {}))
     return cases

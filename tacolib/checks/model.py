@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from tacolib.checks import exercise
+from tacolib.masks import lengths_to_mask  # the library's own function is the reference
 
 NB_ENCODER = "03_encoder"
 NB_ATTENTION = "04_attention"
@@ -23,11 +24,6 @@ def _gen(seed: int) -> torch.Generator:
 
 
 # ---- 03 encoder ----------------------------------------------------------------------
-
-
-def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """``(B,)`` lengths -> ``(B, max_len)`` bool mask, True on real positions."""
-    return torch.arange(max_len)[None, :] < lengths[:, None]
 
 
 def conv_bn_relu(x, weight, running_mean, running_var, gamma, beta, eps=1e-5):

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
 import shutil
@@ -56,6 +55,7 @@ from typing import Callable
 
 import numpy as np
 
+from tacolib.runtime import atomic_write as _write_atomic
 from tacolib.text import normalize
 
 __all__ = ["SIZES", "Prompt", "generate_prompts", "build", "default_root", "VERSION"]
@@ -378,12 +378,6 @@ def _fingerprint(files: dict[str, str]) -> str:
     for name in sorted(files):
         h.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
     return h.hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _wav_bytes(wav: np.ndarray, sample_rate: int) -> bytes:

@@ -16,7 +16,6 @@ from tacolib.model.attention import LocationLayer, LocationSensitiveAttention
 from tacolib.model.decoder import Decoder
 from tacolib.model.encoder import Encoder
 from tacolib.model.int8 import quantize_decoder
-from tacolib.model.layers import lengths_to_mask
 from tacolib.model.postnet import Postnet
 from tacolib.model.prenet import Prenet
 from tacolib.model.tacotron2 import Tacotron2
@@ -31,6 +30,5 @@ __all__ = [
     "Decoder",
     "Postnet",
     "Tacotron2",
-    "lengths_to_mask",
     "quantize_decoder",
 ]

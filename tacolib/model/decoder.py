@@ -25,8 +25,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths, lengths_to_mask
 from tacolib.model.attention import LocationSensitiveAttention
-from tacolib.model.layers import lengths_to_mask, linear
+from tacolib.model.layers import linear
 from tacolib.model.prenet import Prenet
 from tacolib.model.zoneout import ZoneoutLSTMCell
 
@@ -99,9 +100,11 @@ class Decoder(nn.Module):
     def from_config(cls, cfg: Config) -> "Decoder":
         m = cfg.model
         return cls(
-            cfg.audio.n_mels, m.r, m.encoder_embedding_dim, m.prenet_dim, m.attention_rnn_dim, m.decoder_rnn_dim,
-            m.attention_dim, m.attention_location_n_filters, m.attention_location_kernel_size,
-            m.prenet_dropout, m.zoneout, m.learn_initial_states, m.gate_threshold, m.max_decoder_steps,
+            n_mels=cfg.audio.n_mels, r=m.r, encoder_dim=m.encoder_embedding_dim, prenet_dim=m.prenet_dim,
+            attention_rnn_dim=m.attention_rnn_dim, decoder_rnn_dim=m.decoder_rnn_dim, attention_dim=m.attention_dim,
+            attention_n_filters=m.attention_location_n_filters, attention_kernel_size=m.attention_location_kernel_size,
+            prenet_dropout=m.prenet_dropout, zoneout=m.zoneout, learn_initial_states=m.learn_initial_states,
+            gate_threshold=m.gate_threshold, max_decoder_steps=m.max_decoder_steps,
         )
 
     # ---- state ---------------------------------------------------------------------
@@ -359,6 +362,6 @@ class Decoder(nn.Module):
         alignments = aligns[:n].transpose(0, 1).contiguous()  # (B, T_dec, T_in)
         frame_mask = lengths_to_mask(lengths.to(mel.device), n * r)  # (B, T_out)
         mel = mel.masked_fill(~frame_mask.unsqueeze(-1), pad_value)
-        step_lengths = (lengths + r - 1) // r
+        step_lengths = decoder_lengths(lengths, r)
         alignments = alignments.masked_fill(~lengths_to_mask(step_lengths.to(mel.device), n).unsqueeze(-1), 0.0)
         return {"mel": mel, "gate_logits": gate_logits, "alignments": alignments, "lengths": lengths.to(mel.device), "stop_reason": stop_reason}

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tacolib.config import Config
-from tacolib.model.layers import conv1d, dropout, lengths_to_mask
+from tacolib.masks import lengths_to_mask
+from tacolib.model.layers import conv1d, dropout
 
 
 class Encoder(nn.Module):
@@ -66,7 +67,10 @@ class Encoder(nn.Module):
     @classmethod
     def from_config(cls, cfg: Config) -> "Encoder":
         m = cfg.model
-        return cls(cfg.text.n_symbols, m.symbols_embedding_dim, m.encoder_embedding_dim, m.encoder_n_convs, m.encoder_kernel_size, m.encoder_dropout)
+        return cls(
+            n_symbols=cfg.text.n_symbols, embedding_dim=m.symbols_embedding_dim, encoder_dim=m.encoder_embedding_dim,
+            n_convs=m.encoder_n_convs, kernel_size=m.encoder_kernel_size, dropout=m.encoder_dropout,
+        )
 
     def forward(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
         """Encode a padded batch of token ids.

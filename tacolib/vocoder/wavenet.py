@@ -44,7 +44,9 @@ mixture of logistics over 16-bit values (Salimans et al. 2017; van den Oord et a
 
 Generation, naive (:func:`generate` with ``method="naive"``, a full forward pass
 over the receptive field per sample) and cached (``method="cached"``: per-layer
-queues, Paine et al. 2016), lives in :mod:`tacolib.vocoder.wavenet_generate`.
+queues, Paine et al. 2016), lives in :mod:`tacolib.vocoder.wavenet_generate`, which
+imports this module (never the other way round), as does
+:class:`~tacolib.vocoder.wavenet_generate.WaveNetVocoder`, a trained WaveNet as a vocoder.
 """
 
 from __future__ import annotations
@@ -263,13 +265,6 @@ class WaveNet(nn.Module):
 
     def config_dict(self) -> dict:
         return asdict(self.cfg)
-
-    def generate(self, mel, method: str = "cached", seed: int = 0, progress: bool = True) -> torch.Tensor:
-        """Waveform from a scaled mel ``(T_frames, n_mels)`` -> ``(T_frames * hop,)`` (or batched);
-        see :func:`tacolib.vocoder.wavenet_generate.generate`."""
-        from tacolib.vocoder.wavenet_generate import generate
-
-        return generate(self, mel, method=method, seed=seed, progress=progress)
 
 
 def save_wavenet(path, model: WaveNet, extra: dict | None = None):
