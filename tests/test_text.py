@@ -206,7 +206,12 @@ def test_text_to_ids_of_normalized_text():
 _texty = st.lists(
     st.one_of(
         st.characters(),  # any code point
-        st.sampled_from(list("0123456789$£€%.,:;-'\" ()[]&#/") + ["Mr.", "St.", "p.m.", "a.m.", "1st", "etc.", " ", "A"]),
+        st.sampled_from(
+            list("0123456789$£€¥₩%.,:;-'\" ()[]&#/^*xe½²°μ−")
+            + ["Mr.", "St.", "Dr.", "p.m.", "a.m.", "pm", "1st", "etc.", " ", "A", "km", "kg", "°C", "s", "'s", "in"]
+            + ["Oct", "May", "the ", " of ", "USD", "CHF", "US$", "M", "bn", "k", "...", "\x1b[31m", "U.S.", "No."]
+            + ["2019-04-07", "7/4/2019", "12:30", "1970s", "'90s", "GB", "mph", "e6", "EST", "555-123-4567"]
+        ),
     ),
     max_size=40,
 ).map("".join)

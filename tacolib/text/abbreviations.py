@@ -43,7 +43,7 @@ _BEFORE_NAME = {"mt": "mount", "ft": "fort", "pt": "point"}  # "Mt. Everest", bu
 _MONTH_ABBREV = {**{k: v for k, v in _WORDS.items() if v in MONTHS}, **{k: v for k, v in _BEFORE_NUMBER.items() if v in MONTHS}}
 
 _STOP = r"(?=\s+[A-Z]|\s*$)"  # what follows a period that is also a full stop
-_NAME = r"(?=\s?[A-Z])"  # a capitalized word follows
+_NAME = r"(?=\s?(?-i:[A-Z]))"  # a capitalized word follows (even under re.I)
 
 
 def _sub(pattern: str, words: str, text: str, flags=re.I, keep_stop: bool = True) -> str:
@@ -83,8 +83,8 @@ def _street_or_saint(text: str) -> str:
             return "street."
         return "street"
 
-    text = re.sub(r"(?<![A-Za-z])St\.|(?<![A-Za-z])ST\.|(?<![A-Za-z])st\.(?=\s?[A-Z])|(?<![A-Za-z])St(?![A-Za-z])(?=\s?[A-Z]|\s*[,.;]|\s*$)", repl, text)
-    return re.sub(r"(?<![A-Za-z])st\.", "street", text)
+    text = re.sub(r"(?<![A-Za-z0-9])St\.|(?<![A-Za-z0-9])ST\.|(?<![A-Za-z0-9])st\.(?=\s?[A-Z])|(?<![A-Za-z0-9])St(?![A-Za-z])(?=\s?[A-Z]|\s*[,.;]|\s*$)", repl, text)
+    return re.sub(r"(?<![A-Za-z0-9])st\.", "street", text)
 
 
 def _drive_or_doctor(text: str) -> str:
@@ -122,6 +122,6 @@ def expand_abbreviations(text: str) -> str:
         text = re.sub(rf"(?<![A-Za-z]){abbr}\.(?=\s?#?\d)", words, text, flags=re.I if len(abbr) > 1 else 0)
     for abbr, words in _MONTH_ABBREV.items():  # "Oct 3", "Jan-15-2020" (no period)
         text = re.sub(rf"(?<![A-Za-z]){abbr}(?![A-Za-z])(?=[\s-]?\d)", words, text, flags=re.I)
-    for abbr, words in _WORDS.items():
-        text = _sub(rf"(?<![A-Za-z]){abbr}\.", words, text)
+    for abbr, words in _WORDS.items():  # "3rd." is an ordinal, not a road
+        text = _sub(rf"(?<![A-Za-z{'0-9' if abbr == 'rd' else ''}]){abbr}\.", words, text)
     return _INITIALISM_RE.sub(lambda m: _initialism(m, text), text)

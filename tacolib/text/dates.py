@@ -31,6 +31,7 @@ _MONTH_DAY_RE = re.compile(
 _DAY_MONTH_RE = re.compile(
     rf"(?<![\w.,])(\bthe\s)?({_DAY})(?:st|nd|rd|th)?(\sof)?[\s-]({_MONTH})\b(?:(,?\s|-)(\d{{4}})(?!\d))?", re.I
 )
+_MONTH_YEAR_RE = re.compile(rf"\b({_MONTH}),?\s(\d{{4}})(?![\w]|[.,:]\d)", re.I)
 _DECADE = r"(?:'(\d0)|(\d{1,3}0))'?s"
 _DECADE_RE = re.compile(rf"(?<![\w'.]){_DECADE}(?:\s?[-–]\s?{_DECADE})?\b")
 _PLURAL_NUMBER_RE = re.compile(r"(?<![\w'.])(\d+)'?s\b")
@@ -125,4 +126,5 @@ def expand_dates(text: str) -> str:
     text = _ON_FRACTION_RE.sub(lambda m: _numeric(int(m.group(1)), int(m.group(2)), None) or m.group(0), text)
     text = _MONTH_DAY_RE.sub(month_day, text)
     text = _DAY_MONTH_RE.sub(day_month, text)
+    text = _MONTH_YEAR_RE.sub(lambda m: m.group(0) if m.group(1) == "may" else f"{m.group(1)}{',' * (',' in m.group(0))} {year_to_words(m.group(2))}", text)
     return expand_decades(text)

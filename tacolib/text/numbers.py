@@ -64,7 +64,7 @@ _RANGE_RE = re.compile(r"(?<=\d)\s?[-–]\s?(?=\d)")
 _MIXED_RE = re.compile(r"(?<![\w./])(\d+)\s(\d+)/(\d+)(?:st|nd|rd|th|s)?(?![\w/]|[.,]\d)")
 _FRACTION_RE = re.compile(r"(?<![\w./])(-?\d+)/(\d+)(?:st|nd|rd|th|s)?(?![\w/]|[.,]\d)")
 _SAID_AS_NAMES = {"24/7": "twenty-four seven", "9/11": "nine eleven", "50/50": "fifty-fifty"}
-_ORDINAL_RE = re.compile(rf"(?<![\w.])({_INT})(st|nd|rd|th)\b", re.I)
+_ORDINAL_RE = re.compile(rf"(?<!\d)(?<!\d[.,])({_INT})(st|nd|rd|th)\b", re.I)
 _DECIMAL_RE = re.compile(rf"{_SIGN}?(?<![\w.])(?:\d{{1,3}}(?:,\d{{3}})+|\d*)\.\d+(?![\w]|\.\d)")
 _YEAR_RE = re.compile(r"(?<![\w.,$])(\d{4})(?![\w]|[.,]\d)")
 _DIGITS_RE = re.compile(rf"(?<![\w.,])(0\d+|\d{{{LONG_DIGITS},}}){_END}")
@@ -160,7 +160,11 @@ def expand_fraction(text: str) -> str:
 
 def expand_ordinal(text: str) -> str:
     """``1st`` -> "first", ``22nd`` -> "twenty-second", ``1,000th`` -> "one thousandth"."""
-    return _ORDINAL_RE.sub(lambda m: ordinal_to_words(m.group(1)), text)
+    def repl(m: re.Match) -> str:
+        glued = m.start() > 0 and text[m.start() - 1].isalpha()  # "A21st": parted like a cardinal
+        return (" " if glued else "") + ordinal_to_words(m.group(1))
+
+    return _ORDINAL_RE.sub(repl, text)
 
 
 def expand_decimal(text: str) -> str:

@@ -69,8 +69,8 @@ _SCALE = r"\s(?:thousand|million|billion|trillion)"
 _UNIT_RE = re.compile(
     rf"(?<![\w.])(?P<neg>[-−])?(?P<num>{NUMBER})(?:(?P<range>\s?(?:-|–|to)\s?)(?P<num2>{NUMBER}))?"
     rf"(?P<scale>{_SCALE})?(?P<gap>-|\s?)(?P<sq>(?:sq|cu)\.?\s)?(?P<u>{_UNIT})(?P<p>{_POW})?"
-    rf"(?:\s?/\s?(?P<sq2>(?:sq|cu)\.?\s)?(?P<u2>{_UNIT})(?P<p2>{_POW})?)?(?![\w'°])"
-)
+    rf"(?:\s?/\s?(?P<sq2>(?:sq|cu)\.?\s)?(?P<u2>{_UNIT})(?P<p2>{_POW})?)?(?![\w'°])(?:\.(?=\s+[a-z]))?"
+)  # "6 ft. tall": the abbreviation's period goes with it
 _FRACTION_UNIT_RE = re.compile(rf"(?<![\w./])(?:(?P<whole>\d+)\s)?(?P<n>\d+)/(?P<d>\d+)\s?(?P<u>{_UNIT})(?![\w/°])")
 _DIMENSION_RE = re.compile(
     rf"(?<![\w.])(?P<a>{NUMBER})\s?[x×]\s?(?P<b>{NUMBER})(?:\s?[x×]\s?(?P<c>{NUMBER}))?(?:\s?(?P<u>{_UNIT})(?P<p>{_POW})?)?(?![\w^])"

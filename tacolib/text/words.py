@@ -130,7 +130,7 @@ def decimal_to_words(s: str) -> str:
     return sign + words
 
 
-_SPECIAL_DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
+_SPECIAL_DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters"), 100: ("hundredth", "hundredths")}
 
 
 def fraction_to_words(numerator: int | str, denominator: int | str, whole: int | str | None = None) -> str:
