@@ -36,7 +36,7 @@ def _text_to_ids(text: str, cfg: Config) -> list[int]:
         if not ids:
             raise ValueError("text has no symbols left after filtering")
         return ids + ([EOS_ID] if cfg.text.add_eos else [])
-    return [int(i) for i in text_to_ids(text, add_eos=cfg.text.add_eos)]
+    return [int(i) for i in text_to_ids(text, add_eos=cfg.text.add_eos, cfg=cfg.text)]
 
 
 class Tacotron2(nn.Module):

@@ -13,6 +13,7 @@ named ``str -> str`` steps; each family of written forms has its module:
 =========================  ===========================================================
 ``cleanup``                control characters, Unicode -> ASCII, markup, the final filter
 ``abbreviations``          Mr., St. (saint or street), Oct 3, e.g., U.S.
+``roman``                  Chapter IX, World War II, Henry VIII
 ``dates``                  2019-04-07, 7/4/2019, 3 October 2019, the 1970s
 ``times``                  5:30 p.m., 17:45, 9:05:30, 3:1
 ``money``                  $3.50, US$4.2 billion, €3m, $20-$30, CHF 20
@@ -69,6 +70,7 @@ from tacolib.text.numbers import (
     expand_year,
 )
 from tacolib.text.pipeline import PIPELINE, normalize, normalize_steps
+from tacolib.text.roman import expand_roman, roman_to_int
 from tacolib.text.times import expand_time, time_to_words
 from tacolib.text.tokens import ids_to_text, text_to_ids
 from tacolib.text.units import UNITS, expand_units
@@ -97,6 +99,7 @@ __all__ = [
     "collapse_whitespace",
     "map_markup",
     "expand_abbreviations",
+    "expand_roman",
     "expand_dates",
     "expand_decades",
     "expand_time",
@@ -131,6 +134,7 @@ __all__ = [
     "date_to_words",
     "time_to_words",
     "currency_to_words",
+    "roman_to_int",
     "CURRENCIES",
     "UNITS",
 ]

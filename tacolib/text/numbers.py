@@ -69,6 +69,7 @@ _DECIMAL_RE = re.compile(rf"{_SIGN}?(?<![\w.])(?:\d{{1,3}}(?:,\d{{3}})+|\d*)\.\d
 _YEAR_RE = re.compile(r"(?<![\w.,$])(\d{4})(?![\w]|[.,]\d)")
 _DIGITS_RE = re.compile(rf"(?<![\w.,])(0\d+|\d{{{LONG_DIGITS},}}){_END}")
 _CARDINAL_RE = re.compile(rf"{_SIGN}?({_INT})")
+_SUFFIXES = ("st", "nd", "rd", "th")
 
 
 def expand_phone(text: str) -> str:
@@ -202,8 +203,8 @@ def expand_cardinal(text: str) -> str:
         words = number_to_words(m.group(0).replace("−", "-"))
         if m.start() > 0 and text[m.start() - 1].isalpha():
             words = " " + words
-        if m.end() < len(text) and text[m.end()].isalpha():
-            words += " "
+        if m.end() < len(text) and text[m.end()].isalpha() and text[m.end():m.end() + 2].lower() not in _SUFFIXES:
+            words += " "  # (not before a stray ordinal suffix: "one st." would read as a street next time)
         return words
 
     return _CARDINAL_RE.sub(repl, text)

@@ -3,7 +3,7 @@
 ::
 
     remove_control ─► transliterate ─► drop_unknown ─► map_markup ─► whitespace
-      ─► expand_abbreviations ─► expand_dates ─► expand_time ─► expand_currency
+      ─► expand_abbreviations ─► expand_roman ─► expand_dates ─► expand_time ─► expand_currency
       ─► expand_units ─► expand_numbers ─► lowercase ─► symbols_to_words
       ─► filter_symbols ─► tidy
 
@@ -35,6 +35,7 @@ from tacolib.text.cleanup import (
 from tacolib.text.dates import expand_dates
 from tacolib.text.money import expand_currency
 from tacolib.text.numbers import expand_numbers
+from tacolib.text.roman import expand_roman
 from tacolib.text.times import expand_time
 from tacolib.text.units import expand_units
 
@@ -47,6 +48,7 @@ PIPELINE: list[tuple[str, Callable[[str], str]]] = [
     ("map_markup", map_markup),
     ("whitespace", tidy),
     ("expand_abbreviations", expand_abbreviations),
+    ("expand_roman", expand_roman),
     ("expand_dates", expand_dates),
     ("expand_time", expand_time),
     ("expand_currency", expand_currency),
