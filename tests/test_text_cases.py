@@ -112,6 +112,7 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("23:00", "twenty-three o'clock"),
         ("a 3:1 ratio", "a three to one ratio"),
         ("16:9 screens", "sixteen to nine screens"),
+        ("a 1:50,000 map", "a one to fifty thousand map"),
     ],
     "money": [
         ("$3.50", "three dollars, fifty cents"),
@@ -138,6 +139,7 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("$1,234.567", "one thousand two hundred thirty-four point five six seven dollars"),
         ("$5/kg", "five dollars per kilogram"),
         ("a $ sign", "a dollar sign"),
+        ("$5.99/month", "five dollars, ninety-nine cents per month"),
     ],
     "units": [
         ("5km", "five kilometers"),
@@ -166,6 +168,9 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("5 in the box", "five in the box"),
         ("2.4 GHz", "two point four gigahertz"),
         ("31480 sq ft", "thirty-one thousand four hundred eighty square feet"),
+        ("500 mg/day", "five hundred milligrams per day"),
+        ("He is 6'2\" tall", "he is six feet two inches tall"),
+        ("2 lbs. of flour", "two pounds of flour"),
     ],
     "fractions": [
         ("3/8", "three eighths"),

@@ -136,6 +136,7 @@ _MARKUP_MAP = [
     (re.compile(r"[\[{]"), "("),
     (re.compile(r"[\]}]"), ")"),
     (re.compile(r"~\s*(?=[$£€¥₩₹\d.])"), " about "),  # "~5 km"
+    (re.compile(r"(?<![\w.])(\d+)'\s?(\d{1,2})(?:\"|'')"), r"\1 ft \2in"),  # 5'11" (feet and inches)
     (re.compile(r"(?<=\d)\s*[*×]\s*(?=\d)"), " times "),  # "2*8"
     (re.compile(r"[\"`*_~]"), " "),  # quotes and markup carry no sound
     (re.compile(r"\s*-{2,}\s*"), ", "),  # a dash ("--", from "—") is a pause

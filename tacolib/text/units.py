@@ -77,6 +77,9 @@ _DIMENSION_RE = re.compile(
 )
 _TIMES_RE = re.compile(rf"(?<![\w.])(?P<a>{NUMBER})x(?![\w])")
 _PER_WORD_RE = re.compile(rf"(?<=[A-Za-z])\s?/\s?(?P<u>{_UNIT})(?P<p>{_POW})?(?![\w/])")
+_PER_NOUN_RE = re.compile(  # "$5.99/month", "500 mg/day": after a unit or a price
+    r"(?<=[a-z])\s?/\s?(day|week|month|year|hour|minute|night|person|head|capita|unit|piece|item|share|user|dozen)\b"
+)
 
 
 def _quantity(num: str) -> str:
@@ -137,6 +140,7 @@ def expand_units(text: str) -> str:
     text = _UNIT_RE.sub(_units, text)
     text = re.sub(rf"(?<![\w.])(?P<num>{NUMBER})\s?/\s?(?P<u>{_UNIT})(?P<p>{_POW})?(?![\w/])",
                   lambda m: f"{_quantity(m.group('num'))} per {_unit_words(m.group('u'), m.group('p'), False)}", text)
+    text = _PER_NOUN_RE.sub(r" per \1", text)
     return _PER_WORD_RE.sub(
         lambda m: m.group(0) if m.group("u") in _GLUED_ONLY else " per " + _unit_words(m.group("u"), m.group("p"), False), text
     )
