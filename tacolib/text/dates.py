@@ -105,21 +105,18 @@ def expand_dates(text: str) -> str:
             return m.group(0)
         return _numeric(int(m.group(1)), int(m.group(3)), m.group(4)) or m.group(0)
 
-    def month_day(m: re.Match) -> str:
-        if m.group(1) == "may" and not m.group(4):  # "you may 5 ...": a verb
+    def named(m: re.Match, month: str, day: str, sep: str | None, year: str | None, order: str) -> str:
+        """A date with the month's name, in the order it is written; the comma before the year stays."""
+        if month == "may" and not year:  # "you may 5 ...", "5 may be": a verb
             return m.group(0)
-        words = date_to_words(MONTHS.index(m.group(1).lower()) + 1, int(m.group(2)), order="mdy")
-        if m.group(4):
-            words += ("," if m.group(3).startswith(",") else "") + " " + year_to_words(m.group(4))
-        return words
+        words = date_to_words(MONTHS.index(month.lower()) + 1, int(day), order=order)
+        return words + (f"{',' * sep.startswith(',')} {year_to_words(year)}" if year else "")
+
+    def month_day(m: re.Match) -> str:
+        return named(m, m.group(1), m.group(2), m.group(3), m.group(4), "mdy")
 
     def day_month(m: re.Match) -> str:
-        if m.group(4) == "may" and not m.group(6):  # "5 may be": a verb
-            return m.group(0)
-        words = date_to_words(MONTHS.index(m.group(4).lower()) + 1, int(m.group(2)), order="dmy")
-        if m.group(6):
-            words += ("," if m.group(5).startswith(",") else "") + " " + year_to_words(m.group(6))
-        return words
+        return named(m, m.group(4), m.group(2), m.group(5), m.group(6), "dmy")
 
     text = _ISO_RE.sub(iso, text)
     text = _NUMERIC_RE.sub(numeric, text)
