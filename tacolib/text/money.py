@@ -16,9 +16,8 @@ from tacolib.text.words import NUMBER, decimal_to_words, number_to_words
 __all__ = ["CURRENCIES", "currency_to_words", "expand_currency", "remove_number_commas"]
 
 # sign or code -> (one, many, one hundredth, many hundredths); None: no hundredths said
-_DOLLAR = ("dollar", "dollars", "cent", "cents")
 CURRENCIES: dict[str, tuple[str, str, str | None, str | None]] = {
-    "$": _DOLLAR, "US$": ("U S dollar", "U S dollars", "cent", "cents"),
+    "$": ("dollar", "dollars", "cent", "cents"), "US$": ("U S dollar", "U S dollars", "cent", "cents"),
     "A$": ("Australian dollar", "Australian dollars", "cent", "cents"),
     "C$": ("Canadian dollar", "Canadian dollars", "cent", "cents"),
     "NZ$": ("New Zealand dollar", "New Zealand dollars", "cent", "cents"),
@@ -112,7 +111,9 @@ def currency_to_words(symbol: str, amount: str, scale: str = "") -> str:
     'two point five million dollars'
     """
     symbol = re.sub(r"\s", "", symbol)
-    one, many, sub_one, sub_many = CURRENCIES.get(symbol, _DOLLAR)
+    if symbol not in CURRENCIES:
+        raise ValueError(f"unknown currency {symbol!r}; known signs and codes: {' '.join(CURRENCIES)}")
+    one, many, sub_one, sub_many = CURRENCIES[symbol]
     amount = amount.replace(",", "")
     if scale:
         return f"{_amount_words(amount)} {_SCALES.get(scale.strip(), scale.strip())} {many}"
