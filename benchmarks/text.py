@@ -18,10 +18,33 @@ nemo, tacolib, ...) so that machine load affects both alike; NeMo's one-off gram
 compilation (about 20 s, then cached under the data directory) is not counted.
 Without nemo_text_processing only tacolib's column is printed.
 
-Measured 2026-12-?? on the course's 2-core VM under /work/bin/cpu-exclusive, 5 repeats
-(nemo_text_processing 1.2.0, pynini 2.1.6.post1):
+Measured 2026-12-02 on the course's 2-core VM under /work/bin/cpu-exclusive, 5 repeats
+(nemo_text_processing 1.2.0, pynini 2.1.6.post1, grammars already cached):
 
-    MEASURED-TABLE
+    nemo grammars ready in 0.7 s (compiled once, then cached)
+    set                                 n   tacolib      nemo  same words (tacolib vs nemo)
+    LJSpeech raw -> normalized         32   32 100%   31  97%    31  97%
+    cases: cleanup                     16   16 100%   13  81%    13  81%
+    cases: abbreviations               20   20 100%   15  75%    15  75%
+    cases: dates                       18   18 100%   16  89%    16  89%
+    cases: decades                     15   15 100%   11  73%    11  73%
+    cases: times                       18   18 100%    9  50%     9  50%
+    cases: money                       25   25 100%   15  60%    15  60%
+    cases: units                       29   29 100%   17  59%    17  59%
+    cases: fractions                   19   19 100%   14  74%    14  74%
+    cases: roman                       16   16 100%   16 100%    16 100%
+    cases: numbers                     22   22 100%   15  68%    15  68%
+    all                               230  230 100%  172  75%   172  75%
+    speed, 230 inputs, median of 5: tacolib 0.17 ms/input, nemo 5.21 ms/input; nemo / tacolib = 30.4x
+
+The tables hold the course's own readings, so tacolib's column is 100 % by construction;
+nemo's column shows where the two front ends differ. Mostly where nemo leaves the text
+half-read: "$-5" -> "dollar-five", "1e6" -> "one e six", "10^6" -> "ten circumflex six",
+"4GB" -> "four gb", "3x4" -> "three x four", "00:15" -> "zero fifteen", "3:1" -> "three:one",
+"wait...4" -> "wait... point four", "CHF 20" -> "chf twenty", "on 7/4" -> "on seven
+quarters"; some are conventions ("1:00:01" -> "one hour zero minutes and one second").
+On LJSpeech's own lines tacolib agrees on 32 of 32, nemo on 31 (it writes "etcetera"). Three runs
+that day: nemo took 30-42x tacolib's time per input.
 """
 
 from __future__ import annotations
@@ -43,9 +66,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def words(s: str) -> str:
-    """Compare readings by their words: case, hyphens, punctuation and letter spacing
-    ("p m" or "PM", "u s" or "US") aside."""
-    s = " ".join(re.sub(r"[^a-z' ]", " ", s.lower().replace("-", " ")).split())
+    """Compare readings by their words: case, hyphens, punctuation, letter spacing ("p m"
+    or "PM", "u s" or "US") and the convention "and" ("one hundred (and) five") aside."""
+    s = " ".join(w for w in re.sub(r"[^a-z' ]", " ", s.lower().replace("-", " ")).split() if w != "and")
     return re.sub(r"\b([a-z]) (?=[a-z]\b)", r"\1", s)
 
 
