@@ -108,10 +108,22 @@ class TextConfig:
     max_text_len : int
         Longest accepted input, in symbols after normalization; longer text is
         refused by ``Tacotron2.inference`` with a clear error.
+    normalizer : str
+        ``"tacolib"`` (the course's rules) or ``"nemo"`` (``pip install -e ".[nemo]"``).
+    date_order : str
+        ``"mdy"``: 7/4/2019 is July 4 (US); ``"dmy"``: it is 7 April.
+    number_and : bool
+        "one hundred and five" instead of "one hundred five".
+    number_hyphens : bool
+        "twenty-five" instead of "twenty five". See :mod:`tacolib.text.style`.
     """
 
     add_eos: bool = True
     max_text_len: int = 300
+    normalizer: str = "tacolib"
+    date_order: str = "mdy"
+    number_and: bool = False
+    number_hyphens: bool = True
 
     @property
     def n_symbols(self) -> int:

@@ -170,7 +170,7 @@ class TTSDataset(torch.utils.data.Dataset):
                 self._skip(u.id, f"{u.wav}: holds no samples")
                 continue
             try:
-                text = normalize(u.normalized)
+                text = normalize(u.normalized, cfg.text)
             except ValueError as e:
                 self._skip(u.id, f"transcript not speakable: {e}")
                 continue

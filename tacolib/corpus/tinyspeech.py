@@ -396,7 +396,7 @@ def _code_hash() -> str:
     import tacolib.text
 
     h = hashlib.sha256()
-    for path in (Path(__file__), Path(tacolib.text.__file__)):
+    for path in (Path(__file__), *sorted(Path(tacolib.text.__file__).parent.glob("*.py"))):
         h.update(path.read_bytes())
     return h.hexdigest()
 

@@ -121,7 +121,7 @@ class Tacotron2(nn.Module):
                 if not t.strip():
                     raise ValueError(f"Tacotron2.inference: text {i} is empty")
                 try:  # raises when nothing speakable is left
-                    s = text_to_ids(t, add_eos=self.cfg.text.add_eos).tolist()
+                    s = text_to_ids(t, add_eos=self.cfg.text.add_eos, cfg=self.cfg.text).tolist()
                 except ValueError as e:
                     raise ValueError(f"Tacotron2.inference: text {i} ({t!r}) has no character the model can read ({e})") from None
                 seqs.append(s)
