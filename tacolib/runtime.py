@@ -74,3 +74,21 @@ def ljspeech_sample_dir() -> Path | None:
     env = os.environ.get("TACOLIB_LJSPEECH_SAMPLE")
     p = Path(env) if env else _REPO_ROOT.parent / "shared" / "ljspeech-sample"
     return p if (p / "metadata.csv").is_file() else None
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically: a temporary file beside it, then :func:`os.replace`.
+
+    A reader sees the old file or the new one, never half of one; the folder is created
+    when needed. Returns the path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -17,10 +17,16 @@ Usage in a notebook::
         ...  # the learner's code
     frame_signal = check_frame_signal(frame_signal)
 
-Topic modules (``tacolib.checks.audio``, ``.text``, ``.model``, ...) declare their
-exercises with :func:`exercise`; every declared exercise lands in :data:`REGISTRY`,
-which the test suite walks to prove that each check passes on the worked solution in
-``solutions/`` and fails on a wrong answer.
+A **module exercise** (notebooks 03-07) is a box of the model the learner writes as an
+``nn.Module`` class; its check (:mod:`tacolib.checks.modules`) loads tacolib's weights
+into it and compares outputs and gradients, names the likely cause of a difference,
+and saves a passing class so that notebook 08 trains the learner's own Tacotron 2
+(:func:`learner_model`, :mod:`tacolib.checks.learner`).
+
+Topic modules (``tacolib.checks.audio``, ``.text``, ``.model``, ``.boxes``, ...) declare
+their exercises with :func:`exercise` or :func:`module_exercise`; every declared
+exercise lands in :data:`REGISTRY`, which the test suite walks to prove that each check
+passes on the worked solution in ``solutions/`` and fails on wrong answers.
 """
 
 from __future__ import annotations
@@ -35,7 +41,10 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
-__all__ = ["CheckFailed", "Exercise", "exercise", "assert_close", "REGISTRY", "load_all"]
+__all__ = [
+    "CheckFailed", "Exercise", "exercise", "assert_close", "REGISTRY", "load_all",
+    "module_exercise", "learner_model", "learner_loss", "learner_dir",
+]
 
 
 class CheckFailed(AssertionError):
@@ -66,6 +75,8 @@ class Exercise:
     cases: Callable[[], Iterable[tuple[tuple, dict]]]
     compare: Callable[[Any, Any, str], None]
 
+    kind = "function"
+
     def __call__(self, fn: Callable) -> Callable:
         return self.check(fn)
 
@@ -91,6 +102,9 @@ class Exercise:
             n += 1
         if verbose:
             print(f"✅ {self.name}: matches tacolib's reference on {n} cases.")
+        from tacolib.checks.learner import record_pass
+
+        record_pass(self.name, self.notebook)
         return fn
 
 
@@ -120,6 +134,19 @@ def exercise(
     ex = Exercise(name, notebook, reference, cases, compare)
     REGISTRY[name] = ex
     return ex
+
+
+def __getattr__(name: str):
+    """The module-exercise API, imported on first use (its modules import this one)."""
+    if name == "module_exercise":
+        from tacolib.checks.modules import module_exercise
+
+        return module_exercise
+    if name in ("learner_model", "learner_loss", "learner_dir"):
+        from tacolib.checks import learner
+
+        return getattr(learner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_all() -> dict[str, Exercise]:
