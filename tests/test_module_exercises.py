@@ -327,3 +327,15 @@ def test_the_trainer_trains_the_learners_model(installed, tmp_path):
     result = trainer.fit(max_steps=2)
     assert result["status"] == "done" and trainer.model is model and trainer.history["val"]
     Tacotron2(cfg).load_state_dict(ckpt.load_checkpoint(result["checkpoint"])["model"])
+
+
+def test_only_the_cells_definitions_are_saved(tmp_path, monkeypatch, solutions):
+    """A check call or a plot in the exercise cell is not rerun when notebook 08 rebuilds the class."""
+    monkeypatch.setenv("TACOLIB_LEARNER_DIR", str(tmp_path))
+    ns = dict(solutions["06_postnet"])
+    source = _cell(ns, "Postnet") + "\n\nSCALE = 2.0\nprint('a statement of the cell')\nPostnet = check_postnet(Postnet)\n"
+    cls = _redefine(dict(ns, check_postnet=lambda c: c), "Postnet", source, "with-check")
+    assert REGISTRY["Postnet"].check(cls, verbose=False) is cls
+    text = (tmp_path / "Postnet.py").read_text()
+    assert "# EXERCISE: Postnet" in text and "SCALE = 2.0" in text and "class Postnet" in text
+    assert "print(" not in text and "check_postnet" not in text

@@ -24,6 +24,7 @@ notebook 08's topic, is the same for both.
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import inspect
 import json
@@ -189,8 +190,38 @@ def module_source(ex, cls: type) -> str:
     parts += [line + "\n" for line in sorted(set(imports.values()) - header_imports)]
     for text in cells.values():
         m = _EXERCISE.search(text)
-        parts.append(f"\n\n# ---- cell: {m.group(1) if m else 'notebook'} ----\n{text.rstrip()}\n")
+        parts.append(f"\n\n# ---- cell: {m.group(1) if m else 'notebook'} ----\n{_definitions(text).rstrip()}\n")
     return "".join(parts)
+
+
+def _definitions(text: str) -> str:
+    """A cell's imports, functions, classes and constant assignments, in order (what it *defines*).
+
+    Other statements (the check call in the same cell, a plot, a training loop) are left
+    out: notebook 08 must rebuild the class, not rerun the cell. A cell Python cannot
+    parse (an IPython magic) is kept whole.
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    lines = text.splitlines(True)
+    keep = []
+    for node in tree.body:
+        constant = isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_literal(node.value)
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or constant:
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            keep.append("".join(lines[start - 1 : node.end_lineno]))
+    head = [line for line in lines[: tree.body[0].lineno - 1] if line.startswith("#")] if tree.body else []
+    return "".join(head) + "\n".join(keep)
+
+
+def _is_literal(node: ast.AST) -> bool:
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
 
 
 def _exec_source(text: str, filename: str, name: str) -> type:
