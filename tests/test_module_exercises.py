@@ -69,7 +69,7 @@ MISTAKES = {
     ],
     "Tacotron2Loss": [
         ("gate = (per_frame * mask).sum() / mask.sum()", "gate = per_frame.mean()", "stop-token BCE averaged over padded frames"),
-        ("pos_weight=torch.tensor(self.gate_pos_weight), ", "", "without pos_weight"),
+        ("pos_weight=logits.new_tensor(self.gate_pos_weight), ", "", "without pos_weight"),
         ("attention = (align * W).sum() / steps.sum()", "attention = (align * W).mean()", "averaged over all (step, position) cells"),
     ],
 }
