@@ -13,6 +13,12 @@ def _seeded():
     tacolib.setup(seed=0, threads=1)
 
 
+@pytest.fixture(autouse=True)
+def _learner_dir(tmp_path, monkeypatch):
+    """Modules that pass a check in a test are saved in the test's own folder, never where notebooks look."""
+    monkeypatch.setenv("TACOLIB_LEARNER_DIR", str(tmp_path / "learner"))
+
+
 @pytest.fixture
 def ljspeech_sample():
     """Path to the 32-utterance LJSpeech sample; skips the test when it is absent."""

@@ -37,6 +37,15 @@ def test_course_map_lists_every_notebook():
     assert [int(n) for n, _ in rows] == list(range(1, 12))
 
 
+def test_course_map_names_every_module_the_learner_writes():
+    from tacolib.checks import load_all
+
+    rows = dict(re.findall(r"^\| \d\d \| `(\w+)` \| [^|]+ \| ([^|]+) \|", README, re.M))
+    for name, ex in load_all().items():
+        if ex.kind == "module":
+            assert f"`{name}" in rows.get(ex.notebook, ""), f"README's course map: the 'you write' column of {ex.notebook} misses {name}"
+
+
 def test_gpu_recipe_commands_parse_with_the_real_cli():
     """Every `tacolib`/`torchrun -m tacolib` line of README's LJSpeech recipe is a valid command."""
     import shlex

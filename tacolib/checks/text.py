@@ -7,7 +7,7 @@ import re
 import torch
 
 from tacolib import text as T
-from tacolib.checks import CheckFailed, assert_close, exercise
+from tacolib.checks.core import CheckFailed, assert_close, exercise
 
 NOTEBOOK = "02_text_normalization"
 

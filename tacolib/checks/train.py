@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tacolib.checks import exercise
+from tacolib.checks.core import exercise
 from tacolib.config import TrainConfig
 from tacolib.samplers import padding_fraction
 from tacolib.schedule import learning_rate
