@@ -15,19 +15,92 @@ serve both:
   (:func:`tacolib.corpus.ljspeech.prepare_ljspeech`).
 
 Bad metadata lines (wrong number of fields, empty id, duplicate id) are skipped with a
-warning on the ``tacolib.corpus`` logger that names the file and line.
+warning on the ``tacolib.corpus`` logger that names the file and line; a file that is
+not UTF-8 is refused, naming the file and line.
+
+**Nothing lost.** A corpus folder tacolib makes carries a marker (LJSpeech:
+``.tacolib-corpus``; TinySpeech: its ``.build.json``). tacolib replaces or rebuilds only
+marked folders; a non-empty folder without the marker (or a file) given as a corpus
+destination is refused with :class:`ForeignFolderError` (:func:`check_destination`),
+and nothing in it is touched.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["Utterance", "read_metadata", "read_test_ids", "split_ids", "corpus_root", "logger"]
+from tacolib.safe_io import atomic_write, read_text
+
+__all__ = [
+    "Utterance",
+    "read_metadata",
+    "read_test_ids",
+    "split_ids",
+    "corpus_root",
+    "logger",
+    "MARKER",
+    "ForeignFolderError",
+    "check_destination",
+    "write_marker",
+    "has_marker",
+]
 
 logger = logging.getLogger("tacolib.corpus")
+
+MARKER = ".tacolib-corpus"  # in every corpus folder tacolib extracted: "this folder is tacolib's to replace"
+
+
+class ForeignFolderError(FileExistsError):
+    """A corpus destination that is a file, or a non-empty folder tacolib did not make."""
+
+
+def write_marker(root: str | Path, **info) -> Path:
+    """Mark ``root`` as made by tacolib (a small JSON file, :data:`MARKER`); returns its path."""
+    return atomic_write(Path(root) / MARKER, json.dumps({"made_by": "tacolib", **info}, indent=2) + "\n")
+
+
+def has_marker(root: str | Path) -> bool:
+    """True when ``root`` holds a :data:`MARKER` file that tacolib wrote."""
+    try:
+        return json.loads((Path(root) / MARKER).read_text(encoding="utf-8")).get("made_by") == "tacolib"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_destination(root: str | Path, is_ours: Callable[[Path], bool] = has_marker, kind: str = "corpus folder", marker: str = MARKER) -> bool:
+    """May tacolib build a corpus at ``root``?
+
+    ``kind`` and ``marker`` name, for the message, the folder ``is_ours`` recognizes and
+    the file it looks for.
+
+    Returns
+    -------
+    bool
+        False: ``root`` does not exist or is an empty folder (build it there). True: it
+        holds a corpus tacolib made (``is_ours(root)``), which may be replaced.
+
+    Raises
+    ------
+    ForeignFolderError
+        ``root`` is a file, or a non-empty folder ``is_ours`` does not recognize. One
+        line naming it; nothing is touched.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ForeignFolderError(f"{root} is a file, not a folder: choose an empty or new folder for the corpus")
+    if not root.exists() or not any(root.iterdir()):
+        return False
+    if is_ours(root):
+        return True
+    raise ForeignFolderError(
+        f"{root} is not empty and is not a {kind} tacolib made (no valid {marker} in it): refusing to write there, "
+        "so nothing of yours is replaced; choose an empty or new folder for the corpus"
+    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +136,7 @@ def read_metadata(root: str | Path) -> list[Utterance]:
     FileNotFoundError
         ``root`` or its ``metadata.csv`` does not exist.
     ValueError
-        No valid line at all.
+        Not UTF-8 (naming ``file:line``), or no valid line at all.
     """
     root = Path(root)
     path = root / "metadata.csv"
@@ -71,26 +144,26 @@ def read_metadata(root: str | Path) -> list[Utterance]:
         raise FileNotFoundError(f"no metadata.csv in corpus folder {root} (expected LJSpeech layout: metadata.csv, wavs/)")
     out: list[Utterance] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("|")
-            if len(fields) not in (2, 3):
-                logger.warning("%s:%d: skipped: expected 3 fields id|raw|normalized, got %d", path, lineno, len(fields))
-                continue
-            uid = fields[0].strip()
-            raw = fields[1].strip()
-            norm = fields[2].strip() if len(fields) == 3 and fields[2].strip() else raw
-            if not uid or not raw:
-                logger.warning("%s:%d: skipped: empty id or transcript", path, lineno)
-                continue
-            if uid in seen:
-                logger.warning("%s:%d: skipped: duplicate id %r", path, lineno, uid)
-                continue
-            seen.add(uid)
-            out.append(Utterance(uid, raw, norm, root / "wavs" / f"{uid}.wav"))
+    lines = read_text(path).split("\n")  # not UTF-8: ValueError naming file:line
+    for lineno, line in enumerate(lines, 1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) not in (2, 3):
+            logger.warning("%s:%d: skipped: expected 3 fields id|raw|normalized, got %d", path, lineno, len(fields))
+            continue
+        uid = fields[0].strip()
+        raw = fields[1].strip()
+        norm = fields[2].strip() if len(fields) == 3 and fields[2].strip() else raw
+        if not uid or not raw:
+            logger.warning("%s:%d: skipped: empty id or transcript", path, lineno)
+            continue
+        if uid in seen:
+            logger.warning("%s:%d: skipped: duplicate id %r", path, lineno, uid)
+            continue
+        seen.add(uid)
+        out.append(Utterance(uid, raw, norm, root / "wavs" / f"{uid}.wav"))
     if not out:
         raise ValueError(f"{path}: no valid metadata line")
     return out
@@ -101,7 +174,7 @@ def read_test_ids(root: str | Path) -> list[str] | None:
     path = Path(root) / "test.txt"
     if not path.is_file():
         return None
-    return [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip()]
+    return [s.strip() for s in read_text(path).split("\n") if s.strip()]
 
 
 def split_ids(root: str | Path, ids: list[str], test_fraction: float = 0.05) -> tuple[list[str], list[str]]:
