@@ -17,7 +17,11 @@ file and the reason; never a silent wrong batch):
 
 * metadata line with the wrong number of fields, empty or duplicate id: skipped
   (:func:`tacolib.corpus.read_metadata`);
-* missing wav, or a file libsndfile cannot open: skipped when the dataset is built;
+* missing wav, a file libsndfile cannot open, or a truncated wav (its header promises
+  more samples than it holds, :func:`tacolib.audio.audio_info`): skipped when the
+  dataset is built;
+* a clip longer than ``cfg.data.max_seconds`` (20 s by default; a stray 10-minute
+  recording): skipped when the dataset is built;
 * a wav that opens but cannot be decoded (truncated, NaN) when first loaded:
   ``__getitem__`` returns None and :func:`collate` drops it (the batch is smaller);
   :meth:`TTSDataset.preprocess` finds all such files up front and removes them;
@@ -123,8 +127,7 @@ class TTSDataset(torch.utils.data.Dataset):
         split: str = "train",
         cache_dir: str | Path | None | bool = None,
     ):
-        import soundfile as sf
-
+        from tacolib.audio import AudioError, audio_info
         from tacolib.corpus import read_metadata, split_ids
         from tacolib.text import normalize, text_to_ids
 
@@ -165,12 +168,16 @@ class TTSDataset(torch.utils.data.Dataset):
                 self._skip(u.id, f"wav file missing: {u.wav}")
                 continue
             try:
-                info = sf.info(str(u.wav))
-            except Exception as e:  # libsndfile cannot open it
-                self._skip(u.id, f"{u.wav}: not readable audio ({e})")
+                info = audio_info(u.wav)
+            except AudioError as e:  # libsndfile cannot open it, or a truncated wav
+                self._skip(u.id, str(e))
                 continue
             if info.frames == 0:
                 self._skip(u.id, f"{u.wav}: holds no samples")
+                continue
+            seconds = info.frames / info.samplerate
+            if cfg.data.max_seconds and seconds > cfg.data.max_seconds:
+                self._skip(u.id, f"{u.wav}: {seconds:.1f} s > data.max_seconds={cfg.data.max_seconds:g}")
                 continue
             try:
                 text = normalize(u.normalized)
@@ -230,7 +237,7 @@ class TTSDataset(torch.utils.data.Dataset):
         cache = self._cache_path(uid)
         if cache is not None and cache.is_file() and cache.stat().st_mtime >= wav_path.stat().st_mtime:
             try:
-                return torch.from_numpy(np.load(cache))
+                return torch.from_numpy(np.load(cache, allow_pickle=False))  # never unpickles objects
             except (ValueError, OSError):
                 logger.warning("%s: unreadable mel cache, recomputing", cache)
         a = self.cfg.audio
@@ -477,7 +484,7 @@ def make_loader(dataset: TTSDataset, cfg: Config, shuffle: bool = True, batch_si
     """A DataLoader of batches for training (``shuffle``: sampler ``cfg.train.sampler``) or
     evaluation (dataset order), with ``cfg.train.batch_size`` (or ``batch_size``),
     ``cfg.train.num_workers`` and ``cfg.train.seed``."""
-    bs = batch_size or cfg.train.batch_size
+    bs = cfg.train.batch_size if batch_size is None else batch_size  # 0 is refused by the sampler, not "default"
     kind = cfg.train.sampler if shuffle else "sequential"
     sampler = make_sampler(dataset, kind, min(bs, len(dataset)), seed=cfg.train.seed)
     return torch.utils.data.DataLoader(
