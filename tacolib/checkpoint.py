@@ -273,12 +273,15 @@ class CheckpointManager:
     def save(self, state: dict[str, Any], is_best: bool = False) -> Path:
         """Write ``state`` as ``step_<step>.pt``; also ``best.pt`` when ``is_best``.
 
-        Older step files beyond ``keep_last`` are deleted after the new one is safely
-        on disk.
+        ``best.pt`` is written first: a process killed between the two files then
+        resumes from the previous step file and replays to the same best, whereas the
+        other order would resume from a step file whose ``best`` claims a ``best.pt``
+        that was never written. Older step files beyond ``keep_last`` are deleted after
+        the new one is safely on disk.
         """
-        path = save_checkpoint(self.path_for(int(state["step"])), state)
         if is_best:
             save_checkpoint(self.best_path, state)
+        path = save_checkpoint(self.path_for(int(state["step"])), state)
         for old in self.step_files()[: -self.keep_last]:
             old.unlink(missing_ok=True)
         return path

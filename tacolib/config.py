@@ -256,16 +256,21 @@ class Config:
         return cls(**kwargs)
 
     def save(self, path: str | Path) -> None:
-        """Write as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
+        """Write as YAML (``.yaml``/``.yml``) or JSON (anything else), atomically.
+
+        A full or unwritable disk raises :class:`tacolib.safe_io.OutputError` (one line)
+        and keeps the previous file.
+        """
+        from tacolib.safe_io import atomic_write
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         d = self.to_dict()
         if path.suffix in (".yaml", ".yml"):
             import yaml
 
-            path.write_text(yaml.safe_dump(_plain(d), sort_keys=False))
+            atomic_write(path, yaml.safe_dump(_plain(d), sort_keys=False))
         else:
-            path.write_text(json.dumps(d, indent=2))
+            atomic_write(path, json.dumps(d, indent=2))
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":

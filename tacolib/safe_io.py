@@ -28,12 +28,14 @@ import contextlib
 import errno
 import os
 import re
+import secrets
 import tempfile
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
 __all__ = [
     "OutputError",
+    "as_output_error",
     "UnsafeFileError",
     "UnreadableFileError",
     "atomic_open",
@@ -46,7 +48,8 @@ __all__ = [
     "read_text",
 ]
 
-# mkstemp's random part: 8 characters of [a-z0-9_]
+# temporaries: ".<name>.<8 characters of [a-z0-9_]>.tmp" (the pattern tempfile.mkstemp also makes)
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")
 
 # errno -> what it means for the user, and what to do
@@ -89,6 +92,27 @@ def _output_error(e: OSError, path: Path) -> OSError:
     return e
 
 
+def as_output_error(e: BaseException, path: str | Path) -> OutputError | None:
+    """``e`` as an :class:`OutputError` naming ``path`` when disk trouble (no space,
+    read-only, permission, a parent that is a file) is behind it, else None.
+
+    For writers that do not go through :func:`atomic_open` (a download, a tar extraction).
+    """
+    cause = _disk_cause(e)
+    return None if cause is None else _output_error(cause, Path(path))
+
+
+def _disk_cause(e: BaseException) -> OSError | None:
+    """The disk error (ENOSPC, EROFS, ...) behind ``e``, if any: ``torch.save`` reports a
+    full disk as a RuntimeError raised while handling the OSError ("unexpected pos")."""
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, OSError) and (e.errno in _DISK_ERRORS or e.errno in (errno.ENOTDIR, errno.EISDIR)):
+            return e
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return None
+
+
 def _file_above(path: Path) -> Path | None:
     """The nearest existing ancestor of ``path`` when it is not a folder, else None."""
     for parent in Path(path).parents:
@@ -98,6 +122,19 @@ def _file_above(path: Path) -> Path | None:
 
 
 # ---- writing ----------------------------------------------------------------------------
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new ``.<name>.<8 random chars>.tmp`` beside ``path``, created with the umask's
+    permissions (``tempfile.mkstemp`` would make it private, 0600, and so the result)."""
+    for _ in range(100):
+        name = f".{path.name}.{''.join(secrets.choice(_ALPHABET) for _ in range(8))}.tmp"
+        tmp = os.path.join(path.parent, name)
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no free temporary name beside {path}")
 
 
 @contextlib.contextmanager
@@ -127,7 +164,7 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_temporary(path)
     except OSError as e:
         err = _output_error(e, path)
         if err is e:
@@ -143,8 +180,9 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(e, OSError) and not isinstance(e, OutputError) and _output_error(e, path) is not e:
-            raise _output_error(e, path) from None
+        err = as_output_error(e, path)
+        if err is not None:
+            raise err from None
         raise
 
 

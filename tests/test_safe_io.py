@@ -19,6 +19,15 @@ def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["a.json"]
 
 
+def test_files_get_the_umasks_permissions_not_private_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = safe_io.atomic_write(tmp_path / "shared.pt", b"x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(tmp_path):
     path = tmp_path / "a.bin"
     safe_io.atomic_write(path, b"old")

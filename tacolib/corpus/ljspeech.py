@@ -42,6 +42,7 @@ import urllib.request
 from pathlib import Path
 
 from tacolib.corpus import MARKER, ForeignFolderError, check_destination, logger, read_metadata, write_marker
+from tacolib.safe_io import OutputError, as_output_error
 
 __all__ = [
     "URL",
@@ -136,6 +137,8 @@ def download(
     DownloadError
         Offline or unreachable host (the message says so and where the file goes),
         an HTTP error, or a size mismatch.
+    tacolib.safe_io.OutputError
+        No space left or an unwritable destination (one line naming it).
     """
     from tqdm.auto import tqdm
 
@@ -157,18 +160,24 @@ def download(
         offset = 0
     total = total or expected_size
     mode = "ab" if offset else "wb"
-    with stream, open(part, mode) as out, tqdm(
-        total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name, disable=not progress
-    ) as bar:
-        while True:
-            try:
-                buf = stream.read(chunk_size)
-            except (OSError, urllib.error.URLError) as e:
-                raise DownloadError(f"download of {url} interrupted ({e}); run again to resume from {part}") from None
-            if not buf:
-                break
-            out.write(buf)
-            bar.update(len(buf))
+    try:
+        with stream, open(part, mode) as out, tqdm(
+            total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name, disable=not progress
+        ) as bar:
+            while True:
+                try:
+                    buf = stream.read(chunk_size)
+                except (OSError, urllib.error.URLError) as e:
+                    raise DownloadError(f"download of {url} interrupted ({e}); run again to resume from {part}") from None
+                if not buf:
+                    break
+                out.write(buf)
+                bar.update(len(buf))
+    except OSError as e:  # writing: no space, read-only
+        full = as_output_error(e, part)
+        if full is None:
+            raise
+        raise OutputError(full.errno, f"{full}; the partial download {part.name} is resumed next time") from None
     size = part.stat().st_size
     if expected_size is not None and size != expected_size:
         if size > expected_size:
@@ -239,6 +248,8 @@ def extract(archive: str | Path, dest: str | Path, progress: bool = True) -> Pat
     DownloadError
         The archive is corrupt or has members outside the target folder; nothing is
         left behind.
+    tacolib.safe_io.OutputError
+        No space left or an unwritable destination; nothing is left behind.
     """
     from tqdm.auto import tqdm
 
@@ -256,6 +267,9 @@ def extract(archive: str | Path, dest: str | Path, progress: bool = True) -> Pat
                         tar.extract(m, tmp, set_attrs=False)
                     bar.update(1)
         except (tarfile.TarError, EOFError, OSError) as e:
+            full = as_output_error(e, dest)  # no space, read-only: say so, not "corrupt"
+            if full is not None:
+                raise full from None
             raise DownloadError(f"{archive}: corrupt or unreadable archive ({e}); delete it and run again") from None
         entries = list(tmp.iterdir())
         content = entries[0] if len(entries) == 1 and entries[0].is_dir() else tmp
