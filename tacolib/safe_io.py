@@ -50,6 +50,7 @@ __all__ = [
 
 # temporaries: ".<name>.<8 characters of [a-z0-9_]>.tmp" (the pattern tempfile.mkstemp also makes)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
+MIN_FREE = 1 << 20  # bytes a destination must have free to pass check_output_*
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")
 
 # errno -> what it means for the user, and what to do
@@ -229,8 +230,9 @@ def remove_orphans(folder: str | Path, target: str | Callable[[str], bool]) -> l
 # ---- checking a destination before long work ----------------------------------------
 
 
-def _check_parents(path: Path) -> None:
-    """Refuse when the nearest existing ancestor is a file or cannot be written to."""
+def _check_parents(path: Path, min_free: int) -> None:
+    """Refuse when the nearest existing ancestor is a file, cannot be written to, or
+    has less than ``min_free`` bytes free."""
     above = _file_above(path)
     if above is not None:
         raise OutputError(errno.ENOTDIR, f"cannot write {path}: {above} is a file, not a folder; choose another location")
@@ -240,11 +242,14 @@ def _check_parents(path: Path) -> None:
             fd, probe = tempfile.mkstemp(prefix=".tacolib-probe.", dir=existing)
             os.close(fd)
             os.unlink(probe)
+            st = os.statvfs(existing)
         except OSError as e:
             raise _output_error(e, path) from None
+        if st.f_bavail * st.f_frsize < min_free:
+            raise _output_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), path)
 
 
-def check_output_file(path: str | Path, suffixes: tuple[str, ...] | None = None) -> Path:
+def check_output_file(path: str | Path, suffixes: tuple[str, ...] | None = None, min_free: int = MIN_FREE) -> Path:
     """Check, creating nothing, that a file can be written at ``path``.
 
     Parameters
@@ -253,6 +258,9 @@ def check_output_file(path: str | Path, suffixes: tuple[str, ...] | None = None)
         A file to be written (missing parents are fine: they will be created).
     suffixes : tuple of str, optional
         Accepted file endings, e.g. ``(".wav",)``.
+    min_free : int
+        Bytes that must be free on its file system (default 1 MiB; pass an estimate
+        of what will be written).
 
     Returns
     -------
@@ -262,19 +270,20 @@ def check_output_file(path: str | Path, suffixes: tuple[str, ...] | None = None)
     ------
     OutputError
         ``path`` is a folder, has another ending, sits below a file, or its location
-        is read-only, forbidden or full.
+        is read-only, forbidden or (nearly) full.
     """
     path = Path(path)
     if path.is_dir():
         raise OutputError(errno.EISDIR, f"{path} is a folder; give a file name, e.g. {path / ('out' + (suffixes[0] if suffixes else ''))}")
     if suffixes and path.suffix.lower() not in suffixes:
         raise OutputError(errno.EINVAL, f"{path}: the file name must end in {' or '.join(suffixes)}")
-    _check_parents(path)
+    _check_parents(path, min_free)
     return path
 
 
-def check_output_folder(path: str | Path) -> Path:
-    """Check, creating nothing, that ``path`` is (or can become) a writable folder.
+def check_output_folder(path: str | Path, min_free: int = MIN_FREE) -> Path:
+    """Check, creating nothing, that ``path`` is (or can become) a writable folder
+    with at least ``min_free`` bytes free (default 1 MiB).
 
     Raises
     ------
@@ -284,7 +293,7 @@ def check_output_folder(path: str | Path) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(errno.ENOTDIR, f"{path} is a file, not a folder; choose another location")
-    _check_parents(path)
+    _check_parents(path, min_free)
     return path
 
 

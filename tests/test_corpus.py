@@ -419,6 +419,8 @@ def test_prepare_refuses_a_file_as_root(tiny_archive, tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ljspeech.ForeignFolderError, match="afile.*not a folder"):
         _prepare(src, sha, tmp_path / "afile")
+    with pytest.raises(ljspeech.ForeignFolderError, match="afile is a file, not a folder"):
+        _prepare(src, sha, tmp_path / "afile" / "LJ")
     assert (tmp_path / "afile").read_text() == "x"
 
 
@@ -453,6 +455,11 @@ def test_a_downloaded_copy_with_a_bad_checksum_is_still_removed(tiny_archive, tm
     with pytest.raises(ljspeech.DownloadError, match="removed"):
         ljspeech.prepare_ljspeech(tmp_path / "LJ", url=src.as_uri(), sha256="0" * 64, expected_size=None, expected_utterances=3, progress=False)
     assert src.is_file() and not (tmp_path / "LJSpeech-1.1.tar.bz2").exists()
+
+
+def test_metadata_with_old_mac_line_endings_reads_as_before_and_a_bom_is_dropped(tmp_path):
+    (tmp_path / "metadata.csv").write_bytes(b"\xef\xbb\xbfa|one|one\rb|two|two\r\nc|three|three\n")
+    assert [u.id for u in read_metadata(tmp_path)] == ["a", "b", "c"]
 
 
 def test_non_utf8_metadata_names_the_file_and_line(tmp_path):

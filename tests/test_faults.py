@@ -287,6 +287,11 @@ def test_a_full_disk_is_one_line_and_keeps_every_earlier_file(small_fs):
     with pytest.raises(safe_io.OutputError, match="no space left on"):
         safe_io.atomic_write(small_fs.path / "run" / "history.json", b"x" * (2 << 20))
     assert Config.load(cfg_path) == cfg
+    # and a nearly full disk is found before any work starts
+    with pytest.raises(safe_io.OutputError, match="no space left on"):
+        safe_io.check_output_folder(small_fs.path / "another_run", min_free=2 << 20)
+    with pytest.raises(safe_io.OutputError, match="no space left on"):
+        safe_io.check_output_file(small_fs.path / "out.wav", min_free=2 << 20)
 
 
 def test_a_read_only_disk_is_found_before_work_and_refused_in_one_line(small_fs):

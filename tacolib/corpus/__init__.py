@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -93,6 +94,9 @@ def check_destination(root: str | Path, is_ours: Callable[[Path], bool] = has_ma
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise ForeignFolderError(f"{root} is a file, not a folder: choose an empty or new folder for the corpus")
+    above = next((p for p in root.parents if p.exists() and not p.is_dir()), None)
+    if above is not None:
+        raise ForeignFolderError(f"cannot make a corpus at {root}: {above} is a file, not a folder")
     if not root.exists() or not any(root.iterdir()):
         return False
     if is_ours(root):
@@ -144,7 +148,7 @@ def read_metadata(root: str | Path) -> list[Utterance]:
         raise FileNotFoundError(f"no metadata.csv in corpus folder {root} (expected LJSpeech layout: metadata.csv, wavs/)")
     out: list[Utterance] = []
     seen: set[str] = set()
-    lines = read_text(path).split("\n")  # not UTF-8: ValueError naming file:line
+    lines = re.split(r"\r\n|\r|\n", read_text(path))  # not UTF-8: ValueError naming file:line
     for lineno, line in enumerate(lines, 1):
         line = line.rstrip("\r")
         if not line.strip():
@@ -174,7 +178,7 @@ def read_test_ids(root: str | Path) -> list[str] | None:
     path = Path(root) / "test.txt"
     if not path.is_file():
         return None
-    return [s.strip() for s in read_text(path).split("\n") if s.strip()]
+    return [s.strip() for s in re.split(r"\r\n|\r|\n", read_text(path)) if s.strip()]
 
 
 def split_ids(root: str | Path, ids: list[str], test_fraction: float = 0.05) -> tuple[list[str], list[str]]:

@@ -42,7 +42,7 @@ import urllib.request
 from pathlib import Path
 
 from tacolib.corpus import MARKER, ForeignFolderError, check_destination, logger, read_metadata, write_marker
-from tacolib.safe_io import OutputError, as_output_error
+from tacolib.safe_io import OutputError, as_output_error, check_output_folder
 
 __all__ = [
     "URL",
@@ -356,6 +356,7 @@ def prepare_ljspeech(
         except (DownloadError, ValueError) as e:
             logger.warning("%s is incomplete (%s); preparing it again", root, e)
     check_destination(root)  # a foreign folder is refused before 2.6 GB are downloaded
+    check_output_folder(root.parent)  # read-only, forbidden, full or below a file: one line, before downloading
     name = Path(urllib.parse.urlparse(url).path).name or "LJSpeech-1.1.tar.bz2"
     archive = root.parent / name
     downloaded = not archive.exists()  # else: the user's own file (or an earlier run's), never deleted

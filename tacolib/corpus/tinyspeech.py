@@ -57,6 +57,7 @@ from typing import Callable
 import numpy as np
 
 from tacolib.corpus import ForeignFolderError, check_destination
+from tacolib.safe_io import check_output_folder
 from tacolib.text import normalize
 
 __all__ = ["SIZES", "Prompt", "generate_prompts", "build", "default_root", "VERSION", "ForeignFolderError"]
@@ -495,6 +496,7 @@ def build(size: str = "fast", root: str | Path | None = None, seed: int = 0, pro
     if _is_complete(root, files, prompts):
         _write_atomic(state_path, json.dumps(_state(size, seed, _fingerprint(files), complete=True)).encode())
         return root
+    check_output_folder(root)  # about to write: read-only, full, forbidden are one line now
     fingerprint = _fingerprint(files)
     wavs = root / "wavs"
     resumable = False
