@@ -185,15 +185,30 @@ def load_wav(
 
 
 def save_wav(path: str | Path, wav: torch.Tensor | np.ndarray, sample_rate: int) -> Path:
-    """Write a mono waveform as 16-bit PCM wav, clipping to [-1, 1]. Returns the path."""
+    """Write a mono waveform as 16-bit PCM (``.wav``, or ``.flac``), clipping to [-1, 1].
+
+    Written atomically (:func:`tacolib.safe_io.atomic_open`): a full or read-only disk is
+    one :class:`tacolib.safe_io.OutputError` naming the path, and an existing file
+    stays whole. Returns the path.
+
+    Raises
+    ------
+    AudioError
+        A file name whose ending is not an audio type libsndfile writes.
+    """
     import soundfile as sf
 
+    from tacolib.safe_io import atomic_open
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = path.suffix[1:].upper()
+    if fmt not in ("WAV", "FLAC"):
+        raise AudioError(f"{path}: cannot write audio to a {path.suffix or 'suffix-less'} file; name it .wav (or .flac)")
     if isinstance(wav, torch.Tensor):
         wav = wav.detach().cpu().numpy()
     wav = np.asarray(wav, dtype=np.float32).reshape(-1)
-    sf.write(str(path), np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    with atomic_open(path) as f:
+        sf.write(f, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format=fmt)
     return path
 
 

@@ -240,3 +240,12 @@ def test_resampling_never_leaves_the_documented_range(tmp_path):
     sf.write(tmp_path / "square.wav", square, 16000, subtype="FLOAT")
     wav = audio.load_wav(tmp_path / "square.wav", sample_rate=22050)
     assert float(wav.abs().max()) <= 1.0
+
+
+def test_save_wav_refuses_a_name_that_is_not_audio_and_writes_whole_files(tmp_path):
+    for name in ("out.mp3", "out", "out.txt"):
+        with pytest.raises(audio.AudioError, match=r"\.wav"):
+            audio.save_wav(tmp_path / name, np.zeros(100), 22050)
+    assert list(tmp_path.iterdir()) == []
+    p = audio.save_wav(tmp_path / "a.flac", 0.1 * np.ones(100), 22050)
+    assert sf.info(str(p)).format == "FLAC" and sorted(x.name for x in tmp_path.iterdir()) == ["a.flac"]

@@ -30,7 +30,7 @@ import pytest
 import torch
 
 from tacolib import checkpoint as ckpt
-from tacolib import runlock, safe_io
+from tacolib import audio, runlock, safe_io
 from tacolib.config import Config, get_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -306,6 +306,7 @@ def test_a_read_only_disk_is_found_before_work_and_refused_in_one_line(small_fs)
         lambda: ckpt.save_checkpoint(folder / "checkpoints" / "step_00000002.pt", _small_state(cfg, 2)),
         lambda: cfg.save(folder / "config.yaml"),
         lambda: runlock.lock_run_folder(folder),
+        lambda: audio.save_wav(folder / "out.wav", torch.zeros(100), 22050),
     ):
         with pytest.raises(safe_io.OutputError) as err:
             check()
