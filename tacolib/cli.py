@@ -29,7 +29,7 @@ from typing import Callable
 from tacolib.checkpoint import CheckpointError
 from tacolib.corpus.ljspeech import DownloadError
 
-__all__ = ["main", "build_parser", "parse_overrides", "COMMANDS", "CLIError"]
+__all__ = ["main", "build_parser", "COMMANDS", "CLIError"]
 
 
 class CLIError(Exception):
@@ -49,45 +49,18 @@ def _config_from_args(args, checkpoint_state: dict | None = None):
         cfg = Config.from_dict(checkpoint_state["config"])
     else:
         cfg = get_config(args.preset or "tiny")
-    if args.set:
-        cfg = cfg.override(parse_overrides(args.set, cfg))
-    return cfg
+    return _override(cfg, args.set)
 
 
-def parse_overrides(assignments: list[str], cfg) -> dict:
-    """``["train.lr=1e-3", ...]`` -> ``{"train.lr": 0.001}``, values typed like the config's.
-
-    YAML reads ``1e-3`` as a string (YAML 1.1 floats need a dot), so numbers are parsed
-    here; a value of the wrong kind (``train.lr=fast``) is refused with its key named.
-    """
-    import yaml
-
-    current = cfg.to_dict()
-    out = {}
-    for a in assignments:
-        if "=" not in a:
-            raise CLIError(f"--set {a!r} is not of the form section.key=value")
-        key, text = (x.strip() for x in a.split("=", 1))
-        value = yaml.safe_load(text) if text else ""
-        parts = key.split(".")
-        old = current.get(parts[0], {}).get(parts[1]) if len(parts) == 2 and isinstance(current.get(parts[0]), dict) else None
-        if isinstance(old, (int, float)) and not isinstance(old, bool) and isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise CLIError(f"--set {key}: expected a number, got {text!r}") from None
-        if isinstance(old, bool) and not isinstance(value, bool):
-            raise CLIError(f"--set {key}: expected true or false, got {text!r}")
-        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float):
-            if not value.is_integer():
-                raise CLIError(f"--set {key}: expected an integer, got {text!r}")
-            value = int(value)
-        if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if isinstance(old, str) and not isinstance(value, str):
-            value = text
-        out[key] = value
-    return out
+def _override(cfg, assignments: list[str]):
+    """``cfg`` with the ``--set section.key=value`` assignments applied (:meth:`tacolib.config.Config.override`,
+    the one definition of how text becomes a typed value); a bad one is a :class:`CLIError` starting ``--set``."""
+    if not assignments:
+        return cfg
+    try:
+        return cfg.override(assignments)
+    except ValueError as e:
+        raise CLIError(f"--set {e}") from None
 
 
 def _add_device(p: argparse.ArgumentParser) -> None:
@@ -174,7 +147,7 @@ def _train_run(args) -> int:
         from tacolib.config import Config
 
         cfg = Config.load(out / "config.yaml")
-        cfg = cfg.override(parse_overrides(args.set, cfg)) if args.set else cfg
+        cfg = _override(cfg, args.set)
     existing = ckpt.latest_checkpoint(out / "checkpoints")
     if existing is not None and not args.resume:
         raise CLIError(f"{out} already holds checkpoints (newest: {existing.name}); pass --resume to continue, or choose another --out")

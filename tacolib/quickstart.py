@@ -51,7 +51,8 @@ from tacolib.config import get_config
 from tacolib.data import load_datasets
 from tacolib.evaluate import FOCUS_MIN, N_HELDOUT, STOP_ERROR_MAX, attention_end_frame, judge_sentence, pick_heldout, summarize_sentences
 from tacolib.progress import BudgetBar, say
-from tacolib.runtime import atomic_write, fast_mode, resolve_device
+from tacolib.runtime import fast_mode, resolve_device
+from tacolib.safe_io import atomic_write
 from tacolib.text import text_to_ids
 from tacolib.threads import ThreadTuner, thread_plan
 

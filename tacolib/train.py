@@ -59,7 +59,8 @@ from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
 from tacolib.loss import Tacotron2Loss
 from tacolib.masks import decoder_lengths
 from tacolib.model import Tacotron2
-from tacolib.runtime import StopRequest, atomic_write, init_distributed, resolve_device, seed_everything
+from tacolib.runtime import StopRequest, init_distributed, resolve_device, seed_everything
+from tacolib.safe_io import atomic_write
 from tacolib.samplers import SAMPLERS, epoch_batches
 from tacolib.schedule import learning_rate, make_optimizer, make_scheduler
 from tacolib.vocoder.griffin_lim import GriffinLimVocoder

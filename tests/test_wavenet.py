@@ -289,3 +289,30 @@ def test_frame_noise_samples_the_softmax():
     a, _ = frame_noise(7, 3, 16, 2, 4, False)
     b, _ = frame_noise(7, 3, 16, 2, 4, False)
     assert np.array_equal(a, b) and np.isfinite(a).all()
+
+
+@pytest.mark.parametrize("kind", ["wavenet", "torch", "pickle"])
+def test_a_wavenet_file_that_would_run_code_is_refused(tmp_path, malicious, kind):
+    from tacolib.vocoder.wavenet import load_wavenet
+
+    path = malicious(tmp_path / "voc.pt", kind)
+    with pytest.raises(ValueError) as err:
+        load_wavenet(path)
+    assert not malicious.marker.exists(), "loading ran the file's code"
+    msg = str(err.value)
+    assert "\n" not in msg and "voc.pt" in msg and "only if you trust" in msg
+
+
+def test_a_wavenet_file_with_a_malformed_config_or_weights_names_the_file(tmp_path):
+    from tacolib.vocoder.wavenet import load_wavenet, save_wavenet
+
+    torch.save({"wavenet_config": {"layerz": 3}, "state_dict": {}}, tmp_path / "cfg.pt")
+    with pytest.raises(ValueError, match=r"cfg.pt.*layerz"):
+        load_wavenet(tmp_path / "cfg.pt")
+    path = save_wavenet(tmp_path / "w.pt", _model())
+    state = torch.load(path, weights_only=True)
+    state["state_dict"].popitem()
+    torch.save(state, tmp_path / "w2.pt")
+    with pytest.raises(ValueError, match=r"w2.pt.*weights do not fit") as err:
+        load_wavenet(tmp_path / "w2.pt")
+    assert "\n" not in str(err.value)

@@ -55,10 +55,11 @@ from typing import Callable
 
 import numpy as np
 
-from tacolib.runtime import atomic_write as _write_atomic
+from tacolib.corpus.folders import ForeignFolderError, check_destination
+from tacolib.safe_io import atomic_write, check_output_folder
 from tacolib.text import normalize
 
-__all__ = ["SIZES", "Prompt", "generate_prompts", "build", "default_root", "VERSION"]
+__all__ = ["SIZES", "Prompt", "generate_prompts", "build", "default_root", "VERSION", "ForeignFolderError"]
 
 VERSION = 1  # bump when the generator or the synthesis settings change
 SIZES: dict[str, tuple[int, int]] = {"fast": (40, 8), "full": (2000, 100)}  # (train, test)
@@ -423,6 +424,15 @@ def _quick_complete(root: Path, size: str, seed: int) -> bool:
     return bool(ids) and all((root / "wavs" / f"{i}.wav").is_file() for i in ids)
 
 
+def _is_tinyspeech(root: Path) -> bool:
+    """True when ``root`` holds a ``.build.json`` this builder wrote (its marker)."""
+    try:
+        state = json.loads((root / ".build.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and {"version", "size", "seed", "fingerprint"} <= set(state)
+
+
 def _is_complete(root: Path, files: dict[str, str], prompts: list[Prompt]) -> bool:
     for name, text in files.items():
         p = root / name
@@ -450,6 +460,12 @@ def build(size: str = "fast", root: str | Path | None = None, seed: int = 0, pro
     Path
         The corpus folder (``metadata.csv``, ``test.txt``, ``wavs/``).
 
+    Raises
+    ------
+    ForeignFolderError
+        ``root`` is a file, or a non-empty folder without this builder's ``.build.json``
+        (one line naming it; nothing in it is touched).
+
     Notes
     -----
     A complete corpus (all files as expected, every wav present) is returned at once.
@@ -465,13 +481,15 @@ def build(size: str = "fast", root: str | Path | None = None, seed: int = 0, pro
 
     root = Path(root) if root is not None else default_root(size, seed)
     state_path = root / ".build.json"
+    check_destination(root, _is_tinyspeech, "TinySpeech folder", ".build.json")  # a file, or a non-empty folder not built here: refused
     if _quick_complete(root, size, seed):
         return root
     prompts = generate_prompts(size, seed)
     files = _files(prompts, size, seed)
     if _is_complete(root, files, prompts):
-        _write_atomic(state_path, json.dumps(_state(size, seed, _fingerprint(files), complete=True)).encode())
+        atomic_write(state_path, json.dumps(_state(size, seed, _fingerprint(files), complete=True)).encode())
         return root
+    check_output_folder(root)  # about to write: read-only, full, forbidden are one line now
     fingerprint = _fingerprint(files)
     wavs = root / "wavs"
     resumable = False
@@ -480,11 +498,6 @@ def build(size: str = "fast", root: str | Path | None = None, seed: int = 0, pro
             resumable = json.loads(state_path.read_text()).get("fingerprint") == fingerprint
         except (ValueError, OSError):
             resumable = False
-    if root.is_dir() and any(root.iterdir()) and not state_path.is_file():
-        raise FileExistsError(
-            f"{root} is not empty and is not a TinySpeech folder (no .build.json): "
-            "refusing to overwrite it; pass an empty or new folder as root"
-        )
     if not resumable:  # another version, size or seed was built here: start over
         for name in files:
             (root / name).unlink(missing_ok=True)
@@ -493,16 +506,16 @@ def build(size: str = "fast", root: str | Path | None = None, seed: int = 0, pro
     root.mkdir(parents=True, exist_ok=True)
     (root / "metadata.csv").unlink(missing_ok=True)  # written last: its presence means "complete"
     # the state first: a second process starting now sees a resumable build, not a foreign folder
-    _write_atomic(state_path, json.dumps(_state(size, seed, fingerprint, complete=False)).encode())
+    atomic_write(state_path, json.dumps(_state(size, seed, fingerprint, complete=False)).encode())
     wavs.mkdir(exist_ok=True)
 
     todo = [p for p in prompts if not (wavs / f"{p.id}.wav").is_file()]
     bar = tqdm(todo, desc=f"TinySpeech ({size})", unit="utt", disable=not progress or not todo)
     for p in bar:
         wav, sr = synthesize(p.normalized, **VOICE)
-        _write_atomic(wavs / f"{p.id}.wav", _wav_bytes(wav, sr))
+        atomic_write(wavs / f"{p.id}.wav", _wav_bytes(wav, sr))
     bar.close()
     for name in ("test.txt", "README.md", "metadata.csv"):  # metadata last
-        _write_atomic(root / name, files[name].encode("utf-8"))
-    _write_atomic(state_path, json.dumps(_state(size, seed, fingerprint, complete=True)).encode())
+        atomic_write(root / name, files[name].encode("utf-8"))
+    atomic_write(state_path, json.dumps(_state(size, seed, fingerprint, complete=True)).encode())
     return root

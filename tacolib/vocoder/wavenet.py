@@ -54,6 +54,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -268,27 +269,53 @@ class WaveNet(nn.Module):
 
 
 def save_wavenet(path, model: WaveNet, extra: dict | None = None):
-    """Write a WaveNet checkpoint: ``{"wavenet_config", "state_dict", **extra}``."""
-    from pathlib import Path
+    """Write a WaveNet checkpoint atomically: ``{"wavenet_config", "state_dict", **extra}``.
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"wavenet_config": model.config_dict(), "state_dict": model.state_dict(), **(extra or {})}, path)
-    return path
+    Only plain values are stored (the config as a dict, tensors), so :func:`load_wavenet`
+    opens it with ``weights_only=True``; keep ``extra`` to numbers, strings, lists,
+    dicts and tensors (a file holding other objects is refused at load). A full or
+    unwritable disk raises :class:`tacolib.safe_io.OutputError`, keeping the old file.
+    """
+    from tacolib import safe_io
+
+    state = {"wavenet_config": model.config_dict(), "state_dict": model.state_dict(), **(extra or {})}
+    with safe_io.atomic_open(path) as f:
+        torch.save(state, f)
+    return Path(path)
 
 
 def load_wavenet(path, map_location="cpu") -> WaveNet:
-    """Read a checkpoint written by :func:`save_wavenet`; returns the model in eval mode."""
-    from pathlib import Path
+    """Read a checkpoint written by :func:`save_wavenet`; returns the model in eval mode.
+
+    The file is opened with ``torch.load(weights_only=True)`` (:func:`tacolib.safe_io.torch_load`):
+    it never runs code. Files written by earlier versions load the same way (they held
+    plain values too); a file that would run code is refused.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        One line naming the file: it would run code (:class:`tacolib.safe_io.UnsafeFileError`,
+        with the "only if you trust it" advice), is truncated or not a torch file, is not
+        a WaveNet checkpoint, or its config or weights do not make a WaveNet.
+    """
+    from tacolib import safe_io
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"WaveNet checkpoint not found: {path}")
-    state = torch.load(path, map_location=map_location, weights_only=False)
-    if not isinstance(state, dict) or "wavenet_config" not in state:
-        raise ValueError(f"{path}: not a WaveNet checkpoint (no 'wavenet_config'; write it with save_wavenet)")
-    model = WaveNet(WaveNetConfig(**state["wavenet_config"]))
-    model.load_state_dict(state["state_dict"])
+    state = safe_io.torch_load(path, map_location=map_location)
+    if not isinstance(state, dict) or not isinstance(state.get("wavenet_config"), dict) or not isinstance(state.get("state_dict"), dict):
+        raise ValueError(f"{path}: not a WaveNet checkpoint (no 'wavenet_config' and 'state_dict'; write it with save_wavenet)")
+    try:
+        model = WaveNet(WaveNetConfig(**state["wavenet_config"]))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: its wavenet_config does not make a WaveNet: {e}") from None
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as e:
+        raise ValueError(f"{path}: the weights do not fit its wavenet_config: {str(e).splitlines()[0]}") from None
     return model.eval()
 
 
