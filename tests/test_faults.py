@@ -392,3 +392,77 @@ def test_no_unsafe_load_anywhere_in_the_repository():
                 offenders.append(f"{path.relative_to(REPO)}: {m.group(0)}")
     assert not offenders, offenders
     assert "weights_only=True" in (REPO / "tacolib" / "safe_io.py").read_text()
+
+
+# ---- kill -9 while extracting a corpus -------------------------------------------------------------------------------------
+
+#: Extracts argv[1] into argv[2] and dies (SIGKILL) at argv[3]: "members" after two
+#: archive members are written, "swap" with the previous corpus set aside and the new
+#: one not yet in place.
+EXTRACT_DRIVER = textwrap.dedent(
+    """
+    import os, signal, sys, tarfile
+    from tacolib.corpus import ljspeech
+
+    archive, dest, point = sys.argv[1:4]
+    die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+    real_extract, real_replace, n = tarfile.TarFile.extract, os.replace, [0]
+
+    def extract(self, *a, **k):
+        n[0] += 1
+        if point == "members" and n[0] == 3:
+            die()
+        return real_extract(self, *a, **k)
+
+    def replace(src, dst):
+        if point == "swap" and str(dst) == dest:
+            die()
+        return real_replace(src, dst)
+
+    tarfile.TarFile.extract, os.replace = extract, replace
+    ljspeech.extract(archive, dest, progress=False)
+    """
+)
+
+
+def test_an_extraction_killed_anywhere_leaves_only_what_the_next_prepare_removes(tmp_path):
+    import contextlib
+    import fcntl
+    import hashlib
+    import io
+    import tarfile
+
+    from tacolib.corpus import ljspeech
+
+    archive = tmp_path / "LJSpeech-1.1.tar.bz2"
+    with tarfile.open(archive, "w:bz2") as tar:
+        files = {"metadata.csv": b"LJ900-0001|Hi.|Hi.\nLJ900-0002|Yes.|Yes.\n", "wavs/LJ900-0001.wav": b"RIFF", "wavs/LJ900-0002.wav": b"RIFF"}
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"LJSpeech-1.1/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    root = tmp_path / "LJ"
+    ljspeech.extract(archive, root, progress=False)  # a tacolib corpus, to be replaced by the killed runs
+    killed = [subprocess.Popen([sys.executable, "-c", EXTRACT_DRIVER, str(archive), str(root), point], env=_env(), stderr=subprocess.PIPE, text=True)
+              for point in ("members", "swap")]  # independent: at once, to keep the module CI-sized
+    for p in killed:
+        assert p.wait(timeout=120) == -signal.SIGKILL, p.stderr.read()[-2000:]
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".LJ."))
+    assert len(left) == 2 and all(re.fullmatch(r"\.LJ\.[a-z0-9_]{8}\.partial", n) for n in left), left
+    assert not root.exists(), "killed between the two renames: the previous corpus waits in the working folder"
+    # not tacolib's to remove: a folder of another name, and one a live process works in
+    (tmp_path / ".LJ.partial").mkdir()
+    (tmp_path / ".LJ.partial" / "mine.txt").write_text("x")
+    busy = tmp_path / ".LJ.busy0000.partial"
+    busy.mkdir()
+    fd = os.open(busy, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another prepare holds it (flock: per open file, even in one process)
+        ljspeech.prepare_ljspeech(root, url=archive.as_uri(), sha256=sha, expected_size=None, expected_utterances=2, progress=False)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    assert ljspeech.verify_corpus(root, 2) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".LJ.busy0000.partial", ".LJ.partial", "LJ", "LJSpeech-1.1.tar.bz2"]
+    assert (tmp_path / ".LJ.partial" / "mine.txt").read_text() == "x"

@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tacolib.corpus.folders import MARKER, ForeignFolderError, check_destination, has_marker, write_marker
+from tacolib.corpus.folders import MARKER, ForeignFolderError, check_destination, has_marker, remove_leftovers, working_folder, write_marker
 from tacolib.safe_io import read_text
 
 __all__ = [
@@ -48,6 +48,8 @@ __all__ = [
     "check_destination",
     "write_marker",
     "has_marker",
+    "remove_leftovers",
+    "working_folder",
 ]
 
 logger = logging.getLogger("tacolib.corpus")

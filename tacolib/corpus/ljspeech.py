@@ -30,18 +30,16 @@ is replaced when it fails verification.
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import hashlib
 import os
-import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tacolib.corpus import MARKER, ForeignFolderError, check_destination, logger, read_metadata, write_marker
+from tacolib.corpus import MARKER, ForeignFolderError, check_destination, logger, read_metadata, remove_leftovers, working_folder, write_marker
 from tacolib.safe_io import OutputError, as_output_error, check_output_folder
 
 __all__ = [
@@ -235,8 +233,9 @@ def _safe_members(tar: tarfile.TarFile, dest: Path):
 def extract(archive: str | Path, dest: str | Path, progress: bool = True) -> Path:
     """Extract a (compressed) tar archive into the folder ``dest``.
 
-    Everything goes to a fresh hidden sibling ``.<dest>.<random>.partial`` first; the
-    result is marked as tacolib's (:data:`MARKER`) and moved to ``dest`` at the end. An
+    Everything goes to a fresh hidden sibling first (``.<dest>.<random>.partial``,
+    :func:`tacolib.corpus.folders.working_folder`); the result is marked as tacolib's
+    (:data:`MARKER`) and moved to ``dest`` at the end. An
     archive whose contents sit in one top-level folder (LJSpeech's ``LJSpeech-1.1/``)
     has that folder's contents placed directly in ``dest``. ``dest`` may be absent, an
     empty folder, or a corpus folder tacolib made (it is then replaced).
@@ -244,7 +243,8 @@ def extract(archive: str | Path, dest: str | Path, progress: bool = True) -> Pat
     Raises
     ------
     ForeignFolderError
-        ``dest`` is a file or a non-empty folder tacolib did not make (untouched).
+        ``dest`` is a file or a non-empty folder tacolib did not make, or files appeared
+        in it while extracting (untouched).
     DownloadError
         The archive is corrupt or has members outside the target folder; nothing is
         left behind.
@@ -256,36 +256,37 @@ def extract(archive: str | Path, dest: str | Path, progress: bool = True) -> Pat
     archive, dest = Path(archive), Path(dest)
     replace = check_destination(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-    try:
+    with working_folder(dest) as work:  # removed at the end, whatever happens; a kill -9: remove_leftovers
+        files = work / "files"
+        files.mkdir()
         try:
             with tarfile.open(archive, "r|*") as tar, tqdm(desc=f"extract {archive.name}", unit=" files", disable=not progress) as bar:
-                for m in _safe_members(tar, tmp):
+                for m in _safe_members(tar, files):
                     if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: also refuse unsafe modes
-                        tar.extract(m, tmp, set_attrs=False, filter="data")
+                        tar.extract(m, files, set_attrs=False, filter="data")
                     else:  # pragma: no cover
-                        tar.extract(m, tmp, set_attrs=False)
+                        tar.extract(m, files, set_attrs=False)
                     bar.update(1)
         except (tarfile.TarError, EOFError, OSError) as e:
             full = as_output_error(e, dest)  # no space, read-only: say so, not "corrupt"
             if full is not None:
                 raise full from None
             raise DownloadError(f"{archive}: corrupt or unreadable archive ({e}); delete it and run again") from None
-        entries = list(tmp.iterdir())
-        content = entries[0] if len(entries) == 1 and entries[0].is_dir() else tmp
+        entries = list(files.iterdir())
+        content = entries[0] if len(entries) == 1 and entries[0].is_dir() else files
         write_marker(content, corpus="extracted", archive=archive.name)
-        old = None
-        if dest.exists():  # empty, or tacolib's own: moved aside, removed once the new one is in place
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
-            os.replace(dest, old)
-        os.replace(content, dest)
-        if old is not None and (replace or not any(old.iterdir())):
-            shutil.rmtree(old)
-        elif old is not None:  # files appeared in dest while extracting: never deleted
-            logger.warning("%s changed while extracting; its previous contents are kept in %s", dest, old)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(tmp)
+        previous = work / "previous"
+        if replace:  # tacolib's own corpus: set aside, removed with the working folder
+            os.replace(dest, previous)
+        try:
+            os.replace(content, dest)  # dest is absent or an empty folder: one atomic rename
+        except OSError as e:
+            if previous.exists() and not dest.exists():
+                os.replace(previous, dest)  # put the old corpus back
+            if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise ForeignFolderError(f"files appeared in {dest} while extracting: they are kept and nothing was replaced; "
+                                         "choose an empty or new folder for the corpus") from None
+            raise
     return dest
 
 
@@ -349,6 +350,7 @@ def prepare_ljspeech(
     from tacolib.runtime import data_dir
 
     root = Path(root) if root is not None else data_dir() / ARCHIVE_FOLDER
+    remove_leftovers(root)  # working folders of an extraction that was killed
     if (root / "metadata.csv").is_file():
         try:
             verify_corpus(root, expected_utterances)
