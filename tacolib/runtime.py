@@ -94,18 +94,35 @@ def ljspeech_sample_dir() -> Path | None:
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``None``/``"auto"`` -> the local GPU when there is one (per ``LOCAL_RANK``), else CPU.
 
+    Other forms: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (``"mps"`` on Apple silicon), or a
+    ``torch.device``.
+
     Raises
     ------
     ValueError
-        A CUDA device is asked for and torch sees no GPU.
+        One line: not a device (``"gpu"``, ``"cpu:x"``), naming the valid forms; or a
+        GPU that torch does not see (none at all, or ``cuda:N`` beyond the last one).
     """
+    forms = "use auto, cpu, cuda or cuda:N (mps on Apple silicon)"
     if device is None or str(device) == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         return torch.device("cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no GPU (torch.cuda.is_available() is False)")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{str(device)!r} is not a device: {forms}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{str(device)!r} asked for, but torch sees no GPU (torch.cuda.is_available() is False): use cpu or auto")
+        n = torch.cuda.device_count()
+        if device.index is not None and device.index >= n:
+            raise ValueError(f"{str(device)!r} asked for, but torch sees {n} GPU(s): cuda:0 to cuda:{n - 1}")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"{str(device)!r} asked for, but this machine has no Apple GPU: use cpu or auto")
+    elif device.type != "cpu":
+        raise ValueError(f"{str(device)!r} is not a device tacolib runs on: {forms}")
     return device
 
 

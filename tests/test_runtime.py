@@ -33,3 +33,16 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no GPU"):
             resolve_device("cuda")
+    else:
+        with pytest.raises(ValueError, match=rf"sees {torch.cuda.device_count()} GPU"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}")
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cpu:x", "CPU", "", "meta", "cuda:-1"])
+def test_a_bad_device_is_one_line_naming_the_valid_forms(bad):
+    """torch's own errors ("Expected one of cpu, cuda, ... device type at start of device
+    string: gpu", "Invalid device string") or a later failure, as one ValueError."""
+    with pytest.raises(ValueError) as err:
+        resolve_device(bad)
+    msg = str(err.value)
+    assert "\n" not in msg and repr(bad) in msg and ("auto, cpu, cuda or cuda:N" in msg or "no GPU" in msg)
