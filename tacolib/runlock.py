@@ -15,8 +15,12 @@ holds its folder::
   holder is *stale*: the next holder takes over and reports it (``RunLock.previous``).
 * The file stays in the folder (deleting it would let a third process lock a
   different file of the same name); released, it is empty.
+* Within one process the lock is re-entrant: locking a folder this process already
+  holds (a notebook re-creating its ``Trainer``, the quickstart reading its run before
+  training it) shares the hold, counted; the folder is free again once every holder
+  has released it, or has been garbage-collected, or the process ends.
 
-The trainer's use (issue 16, phase 2)::
+The trainer's use::
 
     lock = lock_run_folder(out_dir)   # Trainer.__init__, rank 0 only, before building the
     ...                               # dataset and before CheckpointManager cleans orphans
@@ -35,6 +39,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,6 +50,17 @@ __all__ = ["LOCK_NAME", "RunLockedError", "RunLock", "lock_run_folder", "holder"
 LOCK_NAME = ".tacolib.lock"
 
 logger = logging.getLogger("tacolib.runlock")
+
+
+class _Hold:
+    """This process's hold on one folder: the locked file, its record, how many RunLocks share it."""
+
+    def __init__(self, fd: int, info: dict):
+        self.fd, self.info, self.count = fd, info, 1
+
+
+_HELD: dict[str, _Hold] = {}  # real path of a folder -> this process's hold on it
+_HELD_GUARD = threading.Lock()
 
 
 class RunLockedError(RuntimeError):
@@ -79,11 +95,11 @@ class RunLock:
         self.path = self.folder / LOCK_NAME
         self.info: dict = {}
         self.previous: dict | None = None
-        self._fd: int | None = None
+        self._key: str | None = None  # set while this RunLock holds the folder
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._key is not None
 
     def acquire(self) -> "RunLock":
         """Take the lock now, or raise :class:`RunLockedError` (never waits).
@@ -99,6 +115,17 @@ class RunLock:
             return self
         check_output_folder(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(self.folder)
+        with _HELD_GUARD:
+            hold = _HELD.get(key)
+            if hold is not None:  # this process holds it already: share that hold
+                hold.count += 1
+                self._key, self.info, self.previous = key, hold.info, None
+                return self
+            self._take(key)
+        return self
+
+    def _take(self, key: str) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             for attempt in range(4):  # a few tries: holder() takes a shared lock for an instant
@@ -136,18 +163,30 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(self.info) + "\n").encode("utf-8"), 0)
         os.fsync(fd)
-        self._fd = fd
-        return self
+        _HELD[key] = _Hold(fd, self.info)
+        self._key = key
 
     def release(self) -> None:
-        """Give the folder back (idempotent): the record is cleared, the lock dropped."""
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
+        """Give the folder back (idempotent). The last holder in this process clears the
+        record and drops the lock."""
+        with _HELD_GUARD:
+            key, self._key = self._key, None
+            hold = _HELD.get(key) if key is not None else None
+            if hold is None:
+                return
+            hold.count -= 1
+            if hold.count > 0:
+                return
+            del _HELD[key]
         with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+            os.ftruncate(hold.fd, 0)
+        with contextlib.suppress(OSError):
+            fcntl.flock(hold.fd, fcntl.LOCK_UN)
+        os.close(hold.fd)
+
+    def __del__(self):
+        with contextlib.suppress(Exception):  # a holder dropped without release(): still counted out
+            self.release()
 
     def __enter__(self) -> "RunLock":
         return self.acquire()

@@ -104,3 +104,23 @@ def test_the_lock_lives_in_the_folder_and_creates_only_it(tmp_path):
     with pytest.raises(OutputError, match="is a file, not a folder"):
         with runlock.lock_run_folder(tmp_path / "file"):
             pass
+
+
+def test_one_process_may_lock_its_folder_again_and_it_is_freed_with_the_last_holder(tmp_path):
+    """A notebook that re-creates its Trainer (the old one not closed), the quickstart that
+    reads its run before training it: the same process shares its hold, counted."""
+    import gc
+
+    folder = tmp_path / "run"
+    first = runlock.lock_run_folder(folder)
+    second = runlock.lock_run_folder(folder)  # no RunLockedError: it is ours
+    assert second.held and second.info["pid"] == os.getpid()
+    first.release()
+    assert runlock.holder(folder)["pid"] == os.getpid(), "still held by the second holder"
+    p = subprocess.run([sys.executable, "-c", HOLD, str(folder), "0", "exit"], capture_output=True, text=True)
+    assert p.returncode == 1 and f"pid {os.getpid()}" in p.stderr, "another process is still refused"
+    del second  # dropped without release(): garbage-collected, counted out
+    gc.collect()
+    assert runlock.holder(folder) is None
+    with runlock.lock_run_folder(folder) as lock:
+        assert lock.previous is None
