@@ -40,8 +40,9 @@ MAX_STEPS = 8
 #: process with SIGKILL at the n-th checkpoint file written: ``write`` after half of it
 #: reached the disk, ``replace`` with the whole temporary on disk but not renamed,
 #: ``after`` right after it was renamed into place (before the save's next file or the
-#: pruning). Env LOCK=1 holds the run folder's lock around the session, as the trainer
-#: will (phase 2). Prints "step N" after each step and writes final.pt at the end.
+#: pruning). The Trainer holds the run folder from its construction; it prints "locked"
+#: then, and with env HOLD=1 waits for a line on stdin before training. Prints "step N"
+#: after each step and writes final.pt at the end.
 DRIVER = textwrap.dedent(
     """
     import io, os, signal, sys
@@ -50,7 +51,7 @@ DRIVER = textwrap.dedent(
     import torch
 
     import tacolib
-    from tacolib import checkpoint as ckpt, runlock
+    from tacolib import checkpoint as ckpt
     from tacolib.config import get_config
     from tacolib.corpus import tinyspeech
     from tacolib.data import TTSDataset
@@ -104,22 +105,15 @@ DRIVER = textwrap.dedent(
     train = TTSDataset(root, cfg, ids=ids).preprocess(False)
     val = TTSDataset(root, cfg, split="test").preprocess(False)
 
-    def session():
-        on_step = lambda trainer, record: print(f"step {trainer.step}", flush=True)
-        trainer = Trainer(cfg, out, train, val, device="cpu", n_infer=2, progress=False, tensorboard=False, on_step=on_step)
-        result = trainer.fit(max_steps=max_steps, resume=True)
-        trainer.close()
-        real_save(trainer.model.state_dict(), out / "final.pt")
-        print("done", result["status"], result["step"], flush=True)
-
-    if os.environ.get("LOCK"):
-        with runlock.lock_run_folder(out):
-            print("locked", flush=True)
-            if os.environ.get("HOLD"):
-                sys.stdin.readline()  # hold the folder until the test says go
-            session()
-    else:
-        session()
+    on_step = lambda trainer, record: print(f"step {trainer.step}", flush=True)
+    trainer = Trainer(cfg, out, train, val, device="cpu", n_infer=2, progress=False, tensorboard=False, on_step=on_step)
+    print("locked", flush=True)
+    if os.environ.get("HOLD"):
+        sys.stdin.readline()  # hold the folder until the test says go
+    result = trainer.fit(max_steps=max_steps, resume=True)
+    trainer.close()
+    real_save(trainer.model.state_dict(), out / "final.pt")
+    print("done", result["status"], result["step"], flush=True)
     """
 )
 
@@ -135,7 +129,7 @@ def driver(tmp_path_factory):
 
 
 def _env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("FAULT", "LOCK", "HOLD")}
+    env = {k: v for k, v in os.environ.items() if k not in ("FAULT", "HOLD")}
     env.update({"TACOLIB_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}, **extra)
     return env
 
@@ -227,13 +221,16 @@ def test_killed_twice_at_random_moments_then_resumed_equals_the_uninterrupted_ru
 
 
 def test_a_second_run_on_a_held_folder_is_refused_and_the_first_is_unharmed(driver, straight, tmp_path):
+    """The Trainer itself holds its folder: a second one there is refused (so --resume can
+    never mix two runs), and the first run ends exactly as if alone."""
     run = tmp_path / "run"
-    first = _start(driver, run, LOCK="1", HOLD="1")
+    first = _start(driver, run, HOLD="1")
     assert first.stdout.readline().strip() == "locked"
-    code, stdout, stderr = _run(driver, run, LOCK="1")
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    code, stdout, stderr = _run(driver, run)
     assert code != 0 and "locked" not in stdout and "done" not in stdout
     assert re.search(rf"RunLockedError: {re.escape(str(run))} is in use by another tacolib run \(pid {first.pid} ", stderr)
-    assert not (run / "checkpoints").exists(), "the refused run wrote nothing"
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before, "the refused run wrote nothing"
     first.stdin.write("go\n")
     first.stdin.flush()
     stdout, stderr = first.communicate(timeout=300)
