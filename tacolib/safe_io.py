@@ -66,8 +66,12 @@ _DISK_ERRORS = {
 class OutputError(OSError):
     """A location tacolib cannot write to: full, read-only, forbidden, or not a folder.
 
-    An ``OSError`` (``errno`` kept) whose message is one line naming the path and the fix.
+    An ``OSError`` (``errno`` kept) whose message is one line naming the path and the fix
+    (``str(e)`` is that line, without the ``[Errno N]`` an ``OSError`` would print first).
     """
+
+    def __str__(self) -> str:
+        return self.strerror if self.strerror else super().__str__()
 
 
 class UnsafeFileError(ValueError):

@@ -332,6 +332,39 @@ def test_preparing_a_corpus_on_a_full_disk_says_so_and_leaves_nothing_behind(sma
     assert not (small_fs.path / "dl" / "big.tar.gz").exists()
 
 
+@pytest.mark.parametrize("disk", ["full", "read-only"])
+def test_every_command_refuses_a_full_or_read_only_output_in_one_line_before_work(small_fs, tmp_path, monkeypatch, capsys, disk):
+    """train --out, synthesize -o, evaluate --json, quickstart --out: exit 2, one line, and
+    nothing long started (the checkpoint named does not exist; the corpus is a tripwire)."""
+    import tacolib.quickstart
+    import tacolib.train
+    from tacolib.cli import main
+
+    def trip(*a, **k):
+        raise AssertionError("long work started: the corpus was loaded")
+
+    monkeypatch.setenv("TACOLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(tacolib.train, "load_datasets", trip)
+    monkeypatch.setattr(tacolib.quickstart, "load_datasets", trip)
+    fs = small_fs.path
+    (fs / "ballast").write_bytes(b"x" * (700 << 10))  # less than MIN_FREE (1 MiB) left
+    if disk == "read-only":
+        (fs / "ballast").unlink()
+        small_fs.readonly()
+    said = "no space left on the device holding {}; free some space" if disk == "full" else "{} is on a read-only file system; choose a writable location"
+    for argv, path in (
+        (["train", "--out", str(fs / "run"), "--device", "cpu"], fs / "run"),
+        (["synthesize", "Hi.", "-o", str(fs / "hi.wav"), "--checkpoint", str(tmp_path / "nowhere.pt")], fs / "hi.wav"),
+        (["evaluate", "--json", str(fs / "m.json"), "--checkpoint", str(tmp_path / "nowhere.pt")], fs / "m.json"),
+        (["quickstart", "--out", str(fs / "q"), "--device", "cpu"], fs / "q"),
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert said.format(path) in err, err
+    assert sorted(p.name for p in fs.iterdir()) == ([] if disk == "read-only" else ["ballast"])
+
+
 # ---- files from strangers -------------------------------------------------------------------------------------------------
 
 
