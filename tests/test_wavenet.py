@@ -13,10 +13,10 @@ from tacolib.vocoder.wavenet import (
     align_audio,
     mol_loss,
     receptive_field,
-    train_wavenet,
     wavenet_loss,
 )
 from tacolib.vocoder.wavenet_generate import CachedWaveNet, generate
+from tacolib.vocoder.wavenet_train import train_wavenet
 
 SMALL = dict(n_mels=8, hop_length=16, layers=6, cycles=2, residual_channels=8, gate_channels=12, skip_channels=8, cond_channels=6)
 
@@ -232,7 +232,7 @@ def test_predicted_mels_with_the_model():
     model_mod = pytest.importorskip("tacolib.model")
     if not hasattr(model_mod, "Tacotron2"):
         pytest.skip("tacolib.model.Tacotron2 has not landed yet")
-    from tacolib.vocoder.wavenet import predicted_mels
+    from tacolib.vocoder.wavenet_train import predicted_mels
 
     import tacolib
 
