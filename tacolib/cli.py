@@ -262,7 +262,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate_run(args) -> int:
-    from tacolib.corpus import corpus_root
+    from tacolib.corpus import corpus_root, read_metadata
     from tacolib.data import TTSDataset
     from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
     from tacolib.synthesize import load_model
@@ -272,9 +272,11 @@ def _evaluate_run(args) -> int:
     if args.n is not None and args.n < 1:
         raise CLIError(f"--n must be >= 1, got {args.n}")
     device = _device(args)
-    if args.data and not (Path(args.data) / "metadata.csv").is_file():
-        raise CLIError(f"--data {args.data} is not a corpus folder (no metadata.csv in it); give one made by "
-                       "tacolib prepare, or leave --data out to use the checkpoint's corpus")
+    if args.data:
+        if not (Path(args.data) / "metadata.csv").is_file():
+            raise CLIError(f"--data {args.data} is not a corpus folder (no metadata.csv in it); give one made by "
+                           "tacolib prepare, or leave --data out to use the checkpoint's corpus")
+        read_metadata(args.data)  # not UTF-8, no valid line: one line naming file:line, before the model is loaded
     if args.json:
         check_output_file(args.json)
     _setup(args, 0)

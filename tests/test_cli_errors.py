@@ -92,6 +92,13 @@ def test_a_bad_argument_is_one_line_exit_2_before_any_long_work(tripwires, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "afolder"], "nothing was created"
 
 
+def test_evaluate_names_the_line_of_a_corpus_that_is_not_utf8(tripwires, tmp_path, capsys):
+    corpus = tmp_path / "afolder"
+    (corpus / "metadata.csv").write_bytes("LJ1|Hello.|Hello.\nLJ2|Caf\u00e9 time.|Caf\u00e9 time.\n".encode("latin-1"))
+    assert main(["evaluate", "--data", str(corpus), "--checkpoint", "nowhere.pt"]) == 2
+    assert f"{corpus / 'metadata.csv'}:2: not UTF-8 (byte 0xe9 at column 8); save the file as UTF-8" in _one_line(capsys)
+
+
 def test_prepare_on_a_folder_tacolib_did_not_make_is_one_line_and_touches_nothing(tmp_path, capsys):
     mine = tmp_path / "mine"
     mine.mkdir()
