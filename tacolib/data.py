@@ -17,7 +17,11 @@ file and the reason; never a silent wrong batch):
 
 * metadata line with the wrong number of fields, empty or duplicate id: skipped
   (:func:`tacolib.corpus.read_metadata`);
-* missing wav, or a file libsndfile cannot open: skipped when the dataset is built;
+* missing wav, a file libsndfile cannot open, or a truncated wav (its header promises
+  more samples than it holds, :func:`tacolib.audio.audio_info`): skipped when the
+  dataset is built;
+* a clip longer than ``cfg.data.max_seconds`` (20 s by default; a stray 10-minute
+  recording): skipped when the dataset is built;
 * a wav that opens but cannot be decoded (truncated, NaN) when first loaded:
   ``__getitem__`` returns None and :func:`collate` drops it (the batch is smaller);
   :meth:`TTSDataset.preprocess` finds all such files up front and removes them;
@@ -44,7 +48,8 @@ import torch
 
 from tacolib.config import Config
 from tacolib.masks import decoder_lengths, lengths_to_mask, make_gate_targets
-from tacolib.runtime import atomic_path, atomic_write, data_dir, ljspeech_sample_dir
+from tacolib.runtime import data_dir, ljspeech_sample_dir
+from tacolib.safe_io import atomic_open, atomic_write
 from tacolib.samplers import make_sampler
 from tacolib.symbols import PAD_ID
 
@@ -120,8 +125,7 @@ class TTSDataset(torch.utils.data.Dataset):
         split: str = "train",
         cache_dir: str | Path | None | bool = None,
     ):
-        import soundfile as sf
-
+        from tacolib.audio import AudioError, audio_info
         from tacolib.corpus import read_metadata, split_ids
         from tacolib.text import normalize, text_to_ids
 
@@ -162,12 +166,16 @@ class TTSDataset(torch.utils.data.Dataset):
                 self._skip(u.id, f"wav file missing: {u.wav}")
                 continue
             try:
-                info = sf.info(str(u.wav))
-            except Exception as e:  # libsndfile cannot open it
-                self._skip(u.id, f"{u.wav}: not readable audio ({e})")
+                info = audio_info(u.wav)
+            except AudioError as e:  # libsndfile cannot open it, or a truncated wav
+                self._skip(u.id, str(e))
                 continue
             if info.frames == 0:
                 self._skip(u.id, f"{u.wav}: holds no samples")
+                continue
+            seconds = info.frames / info.samplerate
+            if cfg.data.max_seconds and seconds > cfg.data.max_seconds:
+                self._skip(u.id, f"{u.wav}: {seconds:.1f} s > data.max_seconds={cfg.data.max_seconds:g}")
                 continue
             try:
                 text = normalize(u.normalized, cfg.text)
@@ -227,7 +235,7 @@ class TTSDataset(torch.utils.data.Dataset):
         cache = self._cache_path(uid)
         if cache is not None and cache.is_file() and cache.stat().st_mtime >= wav_path.stat().st_mtime:
             try:
-                return torch.from_numpy(np.load(cache))
+                return torch.from_numpy(np.load(cache, allow_pickle=False))  # never unpickles objects
             except (ValueError, OSError):
                 logger.warning("%s: unreadable mel cache, recomputing", cache)
         a = self.cfg.audio
@@ -238,8 +246,8 @@ class TTSDataset(torch.utils.data.Dataset):
             cfg_file = cache.parent / "audio_config.json"
             if not cfg_file.exists():
                 atomic_write(cfg_file, json.dumps(dataclasses.asdict(a), indent=2))
-            with atomic_path(cache, suffix=".npy") as tmp:
-                np.save(tmp, mel.numpy())
+            with atomic_open(cache, durable=False) as f:  # a cache: an unreadable one is recomputed
+                np.save(f, mel.numpy())
         self.lengths[index] = int(mel.shape[0])
         return mel
 
@@ -387,7 +395,7 @@ def make_loader(
     """
     t = cfg.train
     if batches is None:
-        bs = batch_size or t.batch_size
+        bs = t.batch_size if batch_size is None else batch_size  # 0 is refused by the sampler, not "default"
         batches = make_sampler(dataset, t.sampler if shuffle else "sequential", min(bs, len(dataset)), seed=t.seed)
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=batches, collate_fn=collate_fn or make_collate(cfg), num_workers=t.num_workers,

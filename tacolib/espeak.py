@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tacolib.runtime import atomic_write
+from tacolib.safe_io import atomic_write
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1

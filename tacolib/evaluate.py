@@ -20,6 +20,7 @@ Used by the trainer's validation, ``tacolib evaluate``, the quickstart and
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -45,6 +46,12 @@ STOP_ERROR_MAX = 0.10
 N_HELDOUT = 3
 
 
+def _check_batch_size(batch_size) -> None:
+    # range(0, n, 0) raises and range(0, n, -1) is empty: NaN metrics that look like a result
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+
+
 @torch.no_grad()
 def evaluate_teacher_forced(
     model, dataset, cfg: Config, indices: Sequence[int] | None = None, batch_size: int = 16, criterion=None,
@@ -60,6 +67,8 @@ def evaluate_teacher_forced(
         ``dataset.lengths`` when it has them (less padding).
     cfg : Config
         ``cfg.model.r``, and the loss (``cfg.train``) when ``criterion`` is not given.
+    batch_size : int
+        Items per forward pass (>= 1; a ValueError otherwise).
     step : int
         Training step (the guided-attention weight decays with it).
     amp_dtype : torch.dtype, optional
@@ -76,6 +85,7 @@ def evaluate_teacher_forced(
         ``attention`` and of :func:`tacolib.metrics.alignment_metrics` (``focus``,
         ``diagonality``, ``monotonicity``, ``coverage``), plus ``n``.
     """
+    _check_batch_size(batch_size)
     collate_fn = collate_fn or make_collate(cfg)
     criterion = criterion if criterion is not None else Tacotron2Loss.from_config(cfg)
     order = list(range(len(dataset)) if indices is None else indices)
@@ -131,7 +141,7 @@ def evaluate_free_running(
     dataset : Dataset
         Held-out items (``text``, ``mel``); ``indices`` picks which (default: all).
     batch_size : int
-        Sentences decoded together.
+        Sentences decoded together (>= 1; a ValueError otherwise).
     tolerance : float
         A stop counts as correct when ``|predicted - true| <= tolerance * true`` frames.
     collate_fn : callable, optional
@@ -147,6 +157,7 @@ def evaluate_free_running(
         outputs ``mel`` ``(T, n_mels)`` and ``alignment`` ``(T_dec, T_in)`` and the
         recording's ``target_mel`` ``(T_true, n_mels)``.
     """
+    _check_batch_size(batch_size)
     collate_fn = collate_fn or make_collate(model.cfg)
     indices = list(range(len(dataset))) if indices is None else list(indices)
     was_training = model.training

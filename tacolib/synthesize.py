@@ -139,7 +139,5 @@ def plot_result(result: dict[str, Any], path: str | Path | None = None):
     fig.suptitle(result["text"][:100], fontsize=9)
     fig.tight_layout()
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        viz.save_figure(fig, path, dpi=110)
     return fig

@@ -253,7 +253,7 @@ class Decoder(nn.Module):
         text_lengths : torch.Tensor
             ``(B,)`` long.
         max_decoder_steps : int, optional
-            Step limit (default: the config's).
+            Step limit, >= 1 (None: the config's; 0 raises, it never means "default").
         gate_threshold : float, optional
             Stop probability threshold (default: the config's).
         stop_on_gate : bool
@@ -276,7 +276,7 @@ class Decoder(nn.Module):
         LSTM cells, a handful of small ops, and no Python-side allocation except
         the step's outputs.
         """
-        steps = int(max_decoder_steps or self.max_decoder_steps)
+        steps = int(self.max_decoder_steps if max_decoder_steps is None else max_decoder_steps)  # 0 is an error, not "default"
         threshold = self.gate_threshold if gate_threshold is None else gate_threshold
         if steps < 1:
             raise ValueError(f"Decoder.inference: max_decoder_steps must be >= 1, got {steps}")
