@@ -104,7 +104,7 @@ def test_every_notebook_has_predictions_a_questionnaire_and_answers(path):
     predicts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("**Predict:**")]
     assert 3 <= len(predicts) <= 5, f"{len(predicts)} predict questions"
     for i in predicts:
-        assert "Write your guess, then" in cells[i].source
+        assert "Write your guess, then" in " ".join(cells[i].source.split())
         assert any(c.cell_type == "code" for c in cells[i + 1 : i + 4]), f"cell {i}: no code cell follows the prediction"
     quiz = [c for c in cells if c.cell_type == "markdown" and c.source.startswith("## Questionnaire")]
     assert len(quiz) == 1, "one closing questionnaire"
