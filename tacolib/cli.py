@@ -260,6 +260,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="corpus folder (default: the one in the checkpoint's config)")
     p.add_argument("--json", default=None, help="also write the metrics to this JSON file")
     p.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (default 8)")
+    p.add_argument("--mcd", action="store_true", help="also the mel-cepstral distortion (MCD-DTW, dB) of the Griffin-Lim speech to the recordings, with its floor")
     _add_device(p)
     _add_threads(p)
 
@@ -282,8 +283,15 @@ def _evaluate_run(args) -> int:
     fr = evaluate_free_running(model, dataset, indices, batch_size=args.batch_size)
     metrics = {"checkpoint_step": getattr(model, "checkpoint_step", None), "split": args.split, "n": len(indices), **tf}
     metrics.update({f"infer_{k}": v for k, v in fr.items() if k != "items"})
+    if args.mcd:
+        from tacolib.evaluate import evaluate_mcd
+
+        metrics.update({f"infer_{k}": v for k, v in evaluate_mcd(fr["items"], cfg.audio).items() if k != "n"})
     for k, v in metrics.items():
         print(f"{k:>22}: {v:.4f}" if isinstance(v, float) else f"{k:>22}: {v}")
+    if args.mcd:
+        print(f"MCD-DTW {metrics['infer_mcd']:.2f} dB; its floor (Griffin-Lim of the recordings' own mels) {metrics['infer_mcd_floor']:.2f} dB: "
+              "lower is closer to the recordings, and no model gets below the floor")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(metrics, indent=2))
