@@ -174,7 +174,8 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
     """Refuse a checkpoint whose model or audio settings differ from ``config``.
 
     Training settings (learning rate, batch size, ...) may change between runs; the
-    network's shape and the meaning of its mels may not.
+    network's shape, the meaning of its mels and what its tokens are
+    (``text.input``: characters or phonemes) may not.
 
     Raises
     ------
@@ -189,6 +190,9 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key) and not (isinstance(a.get(key), (list, tuple)) and list(a.get(key)) == list(b.get(key) or [])):
                 diffs.append(f"{section}.{key}: checkpoint {a.get(key)!r} vs config {b.get(key)!r}")
+    saved_input = saved.get("text", {}).get("input", "chars")  # checkpoints from before phonemes read characters
+    if saved_input != config.text.input:
+        diffs.append(f"text.input: checkpoint {saved_input!r} vs config {config.text.input!r}")
     if diffs:
         where = state.get("path", "checkpoint")
         shown = "; ".join(diffs[:6]) + (f"; ... ({len(diffs)} differences)" if len(diffs) > 6 else "")

@@ -318,6 +318,7 @@ def _quickstart_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/run/tb (slower validations)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--phonemes", action="store_true", help="the model reads espeak-ng's phonemes instead of characters (text.input=phonemes; notebook 12)")
 
 
 def _quickstart_run(args) -> int:
@@ -342,7 +343,7 @@ def _quickstart_run(args) -> int:
         m = quickstart(
             out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, threads=args.threads,
             max_steps=args.max_steps, seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard,
-            command=command,
+            command=command, text_input="phonemes" if args.phonemes else "chars",
         )
     except TrainingDiverged as e:  # names the last good checkpoint
         print(f"tacolib quickstart: {e}", file=sys.stderr)
