@@ -74,7 +74,8 @@ class Vocoder(Protocol):
 
 
 @torch.no_grad()
-def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None = None, seed: int = 0, gl_iters: int = 60, max_decoder_steps: int | None = None) -> dict[str, Any]:
+def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None = None, seed: int = 0, gl_iters: int = 60,
+               max_decoder_steps: int | None = None, attention_window: int = 0) -> dict[str, Any]:
     """Speak one sentence.
 
     Parameters
@@ -93,6 +94,9 @@ def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None 
         same speech.
     max_decoder_steps : int, optional
         Cap on decoder steps (default: the config's).
+    attention_window : int
+        0: free attention; ``w > 0`` keeps each step within ``w`` symbols of the
+        furthest point read (long sentences, :meth:`Tacotron2.inference`).
 
     Returns
     -------
@@ -105,7 +109,7 @@ def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None 
     model.eval()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        out = model.inference(text, max_decoder_steps=max_decoder_steps)
+        out = model.inference(text, max_decoder_steps=max_decoder_steps, attention_window=attention_window)
     L = int(out["lengths"][0])
     r = cfg.model.r
     ids, lengths = model.encode_text(text)
