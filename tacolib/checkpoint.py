@@ -54,6 +54,7 @@ __all__ = [
     "CheckpointError",
     "save_checkpoint",
     "load_checkpoint",
+    "load_weights",
     "check_compatible",
     "rng_state",
     "set_rng_state",
@@ -163,6 +164,22 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
 def _first_line(e: Exception) -> str:
     s = str(e).strip().splitlines()
     return s[0][:200] if s else ""
+
+
+def load_weights(model: torch.nn.Module, path: str | Path, config: Config | None = None, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint's model weights into ``model`` (checked against ``config``); returns the whole state.
+
+    Raises
+    ------
+    CheckpointError
+        Missing or foreign file, an incompatible config, or weights of another shape.
+    """
+    state = load_checkpoint(path, map_location=map_location, config=config)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{state['path']}: the weights do not fit this model: {str(e).splitlines()[0]}") from None
+    return state
 
 
 def checkpoint_config(state: dict[str, Any]) -> Config:

@@ -2,6 +2,7 @@
 
     tacolib prepare tinyspeech --size full          build the course corpus (offline, espeak-ng)
     tacolib prepare ljspeech                        download, verify and extract LJSpeech 1.1
+    tacolib prepare custom my_voice/                check your own recordings (LJSpeech's layout)
     tacolib train --preset tiny --out runs/tiny     train (Ctrl-C saves; --resume continues)
     tacolib train --preset paper --set train.batch_size=32 --set data.corpus=ljspeech
     torchrun --nproc_per_node 8 -m tacolib train --preset paper ...   one process per GPU
@@ -113,7 +114,9 @@ def _setup(args, seed: int) -> None:
 
 
 def _prepare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("corpus", nargs="?", default="tinyspeech", choices=["tinyspeech", "ljspeech"], help="which corpus (default: tinyspeech)")
+    p.add_argument("corpus", nargs="?", default="tinyspeech", choices=["tinyspeech", "ljspeech", "custom"],
+                   help="which corpus (default: tinyspeech); custom: check your own recordings in PATH")
+    p.add_argument("path", nargs="?", default=None, help="custom: the folder of your recordings (metadata.csv with id|transcript lines, wavs/<id>.wav)")
     p.add_argument("--size", default="full", choices=["fast", "full"], help="TinySpeech size: fast (CI, seconds) or full (the course's; default)")
     p.add_argument("--root", default=None, help="where to put it (default: a folder under TACOLIB_DATA or <repo>/data)")
     p.add_argument("--mels", action="store_true", help="also precompute and cache the mel spectrograms of the tiny preset")
@@ -124,6 +127,10 @@ def _prepare_args(p: argparse.ArgumentParser) -> None:
 def _prepare_run(args) -> int:
     from tacolib.config import get_config
 
+    if args.corpus == "custom":
+        return _prepare_custom(args)
+    if args.path:
+        raise CLIError(f"a PATH ({args.path}) only applies to: tacolib prepare custom PATH; --root says where to put {args.corpus}")
     if args.url and args.corpus != "ljspeech":
         raise CLIError("--url only applies to: tacolib prepare ljspeech")
     if args.corpus == "tinyspeech":
@@ -140,6 +147,25 @@ def _prepare_run(args) -> int:
 
         cfg = get_config(args.preset).override([f"data.corpus={args.corpus}", f"data.path={root}", f"data.size={args.size}"])
         n = sum(len(ds) for ds in load_datasets(cfg).values())
+        print(f"cached the mels of {n} utterances ({args.preset} preset's audio settings)")
+    return 0
+
+
+def _prepare_custom(args) -> int:
+    """Check a folder of one's own recordings (:func:`tacolib.corpus.custom.check_voice`); exit 2 when unusable."""
+    from tacolib.config import get_config
+    from tacolib.corpus.custom import check_voice
+
+    if not args.path:
+        raise CLIError("give the folder of your recordings: tacolib prepare custom PATH")
+    cfg = get_config(args.preset).override(["data.corpus=custom", f"data.path={args.path}"])
+    report = check_voice(args.path, cfg)
+    print(report.format())
+    print(f"fine-tune on it: notebook 12, or tacolib train --set data.corpus=custom --set data.path={args.path} ...")
+    if args.mels:
+        from tacolib.data import TTSDataset
+
+        n = len(TTSDataset(args.path, cfg, ids=report.usable).preprocess())
         print(f"cached the mels of {n} utterances ({args.preset} preset's audio settings)")
     return 0
 

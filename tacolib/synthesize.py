@@ -32,6 +32,8 @@ __all__ = ["Vocoder", "load_model", "synthesize", "plot_result"]
 def load_model(checkpoint: str | Path, device: str | torch.device | None = None) -> tuple[torch.nn.Module, Config]:
     """A ``Tacotron2`` with a checkpoint's weights, in eval mode, and its config.
 
+    The model carries ``checkpoint_step`` and ``checkpoint_path`` (the file read).
+
     Parameters
     ----------
     checkpoint : str or Path
@@ -62,6 +64,7 @@ def load_model(checkpoint: str | Path, device: str | torch.device | None = None)
         raise ckpt.CheckpointError(f"{path}: the weights do not fit the model its config describes: {str(e).splitlines()[0]}") from None
     model.to(resolve_device(device)).eval()
     model.checkpoint_step = int(state["step"])
+    model.checkpoint_path = str(path)  # the file read (fine-tuning starts from the same one)
     return model, cfg
 
 
