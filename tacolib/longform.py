@@ -15,8 +15,8 @@ Two fixes at inference, no retraining:
 
 * ``attention_window=w``: each step may only look within ``w`` symbols of the furthest
   place read so far (:meth:`tacolib.model.decoder.Decoder.inference`);
-* ``split_sentences=True``: speak one sentence at a time and join them with a pause
-  (:func:`split_sentences`, what production systems do anyway).
+* ``split=True`` in :func:`length_sweep`, :func:`speak_sentences` for any text: speak
+  one sentence at a time and join them with a pause (what production systems do anyway).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from tacolib import metrics
 from tacolib.evaluate import STOP_ERROR_MAX, attention_end_frame
 from tacolib.masks import decoder_lengths
 from tacolib.symbols import EOS_ID, symbol_ids
-from tacolib.text import input_kind
+from tacolib.text import input_kind, text_to_ids
 
-__all__ = ["FACTORS", "join_items", "split_sentences", "decode", "length_sweep"]
+__all__ = ["FACTORS", "join_items", "split_sentences", "decode", "speak_sentences", "length_sweep"]
 
 #: How many held-out sentences are joined into one input.
 FACTORS = (1, 2, 4, 8)
@@ -120,6 +120,32 @@ def decode(model, tokens: Sequence[torch.Tensor], attention_window: int = 0, max
     finally:
         model.cfg = cfg
     return out_items
+
+
+@torch.no_grad()
+def speak_sentences(model, text: str, pause_seconds: float = 0.3, attention_window: int = 0, batch_size: int = 4) -> torch.Tensor:
+    """Speak ``text`` one sentence at a time; the mels joined with ``pause_seconds`` of silence.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(T, n_mels)``: sentence, pause, sentence, ... (silence is the scaled minimum).
+
+    Raises
+    ------
+    ValueError
+        Nothing speakable in ``text``.
+    """
+    cfg = model.cfg
+    sentences = split_sentences(text)
+    if not sentences:
+        raise ValueError("speak_sentences: the text is empty")
+    outs = decode(model, [text_to_ids(s, add_eos=cfg.text.add_eos, cfg=cfg.text) for s in sentences], attention_window, batch_size=batch_size)
+    pause = torch.full((round(pause_seconds * cfg.audio.frames_per_second), cfg.audio.n_mels), -cfg.audio.max_abs_value)
+    pieces = []
+    for k, o in enumerate(outs):
+        pieces += ([pause] if k else []) + [o["mel"]]
+    return torch.cat(pieces)  # (T, n_mels)
 
 
 def _measure(items: list[dict], true_length: int, r: int) -> dict:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import tacolib
-from tacolib.longform import decode, join_items, length_sweep, split_sentences
+from tacolib.longform import decode, join_items, length_sweep, speak_sentences, split_sentences
 from tacolib.model import Tacotron2
 from tacolib.symbols import EOS_ID, SYMBOL_TO_ID
 
@@ -84,3 +84,17 @@ def test_length_sweep_measures_every_factor(model):
         mute.decoder.gate.bias.fill_(1e3)  # now it stops at once
     quick = length_sweep(mute, ds, factors=(4,), groups=1)
     assert quick[4]["never_stopped"] == 0.0 and quick[4]["items"][0]["length"] == 1 and quick[4]["stop_ok"] == 0.0
+
+
+def test_speak_sentences_joins_them_with_pauses(model):
+    import copy
+
+    quick = copy.deepcopy(model)
+    with torch.no_grad():
+        quick.decoder.gate.bias.fill_(1e3)  # each sentence stops after its first frame
+    mel = speak_sentences(quick, "Hello there. How are you? Fine!", pause_seconds=0.1)
+    pause = round(0.1 * model.cfg.audio.frames_per_second)
+    assert mel.shape == (3 + 2 * pause, 80)
+    assert (mel[1 : 1 + pause] == -model.cfg.audio.max_abs_value).all()
+    with pytest.raises(ValueError, match="empty"):
+        speak_sentences(quick, "   ")
