@@ -59,6 +59,7 @@ __all__ = [
     "CheckpointError",
     "save_checkpoint",
     "load_checkpoint",
+    "load_weights",
     "check_compatible",
     "rng_state",
     "set_rng_state",
@@ -175,6 +176,22 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
     return state
 
 
+def load_weights(model: torch.nn.Module, path: str | Path, config: Config | None = None, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint's model weights into ``model`` (checked against ``config``); returns the whole state.
+
+    Raises
+    ------
+    CheckpointError
+        Missing or foreign file, an incompatible config, or weights of another shape.
+    """
+    state = load_checkpoint(path, map_location=map_location, config=config)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{state['path']}: the weights do not fit this model: {str(e).splitlines()[0]}") from None
+    return state
+
+
 def checkpoint_config(state: dict[str, Any]) -> Config:
     """The :class:`Config` a checkpoint was trained with."""
     return Config.from_dict(state["config"])
@@ -184,7 +201,8 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
     """Refuse a checkpoint whose model or audio settings differ from ``config``.
 
     Training settings (learning rate, batch size, ...) may change between runs; the
-    network's shape and the meaning of its mels may not.
+    network's shape, the meaning of its mels and what its tokens are
+    (``text.input``: characters or phonemes) may not.
 
     Raises
     ------
@@ -199,6 +217,9 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key) and not (isinstance(a.get(key), (list, tuple)) and list(a.get(key)) == list(b.get(key) or [])):
                 diffs.append(f"{section}.{key}: checkpoint {a.get(key)!r} vs config {b.get(key)!r}")
+    saved_input = saved.get("text", {}).get("input", "chars")  # checkpoints from before phonemes read characters
+    if saved_input != config.text.input:
+        diffs.append(f"text.input: checkpoint {saved_input!r} vs config {config.text.input!r}")
     if diffs:
         where = state.get("path", "checkpoint")
         shown = "; ".join(diffs[:6]) + (f"; ... ({len(diffs)} differences)" if len(diffs) > 6 else "")

@@ -2,6 +2,7 @@
 
     tacolib prepare tinyspeech --size full          build the course corpus (offline, espeak-ng)
     tacolib prepare ljspeech                        download, verify and extract LJSpeech 1.1
+    tacolib prepare custom my_voice/                check your own recordings (LJSpeech's layout)
     tacolib train --preset tiny --out runs/tiny     train (Ctrl-C saves; --resume continues)
     tacolib train --preset paper --set train.batch_size=32 --set data.corpus=ljspeech
     torchrun --nproc_per_node 8 -m tacolib train --preset paper ...   one process per GPU
@@ -101,7 +102,9 @@ def _setup(args, seed: int) -> None:
 
 
 def _prepare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("corpus", nargs="?", default="tinyspeech", choices=["tinyspeech", "ljspeech"], help="which corpus (default: tinyspeech)")
+    p.add_argument("corpus", nargs="?", default="tinyspeech", choices=["tinyspeech", "ljspeech", "custom"],
+                   help="which corpus (default: tinyspeech); custom: check your own recordings in PATH")
+    p.add_argument("path", nargs="?", default=None, help="custom: the folder of your recordings (metadata.csv with id|transcript lines, wavs/<id>.wav)")
     p.add_argument("--size", default="full", choices=["fast", "full"], help="TinySpeech size: fast (CI, seconds) or full (the course's; default)")
     p.add_argument("--root", default=None, help="where to put it (default: a folder under TACOLIB_DATA or <repo>/data)")
     p.add_argument("--mels", action="store_true", help="also precompute and cache the mel spectrograms of the tiny preset")
@@ -112,6 +115,10 @@ def _prepare_args(p: argparse.ArgumentParser) -> None:
 def _prepare_run(args) -> int:
     from tacolib.config import get_config
 
+    if args.corpus == "custom":
+        return _prepare_custom(args)
+    if args.path:
+        raise CLIError(f"a PATH ({args.path}) only applies to: tacolib prepare custom PATH; --root says where to put {args.corpus}")
     if args.url and args.corpus != "ljspeech":
         raise CLIError("--url only applies to: tacolib prepare ljspeech")
     if args.corpus == "tinyspeech":
@@ -128,6 +135,25 @@ def _prepare_run(args) -> int:
 
         cfg = get_config(args.preset).override([f"data.corpus={args.corpus}", f"data.path={root}", f"data.size={args.size}"])
         n = sum(len(ds) for ds in load_datasets(cfg).values())
+        print(f"cached the mels of {n} utterances ({args.preset} preset's audio settings)")
+    return 0
+
+
+def _prepare_custom(args) -> int:
+    """Check a folder of one's own recordings (:func:`tacolib.corpus.custom.check_voice`); exit 2 when unusable."""
+    from tacolib.config import get_config
+    from tacolib.corpus.custom import check_voice
+
+    if not args.path:
+        raise CLIError("give the folder of your recordings: tacolib prepare custom PATH")
+    cfg = get_config(args.preset).override(["data.corpus=custom", f"data.path={args.path}"])
+    report = check_voice(args.path, cfg)
+    print(report.format())
+    print(f"fine-tune on it: notebook 12, or tacolib train --set data.corpus=custom --set data.path={args.path} ...")
+    if args.mels:
+        from tacolib.data import TTSDataset
+
+        n = len(TTSDataset(args.path, cfg, ids=report.usable).preprocess())
         print(f"cached the mels of {n} utterances ({args.preset} preset's audio settings)")
     return 0
 
@@ -257,6 +283,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="corpus folder (default: the one in the checkpoint's config)")
     p.add_argument("--json", default=None, help="also write the metrics to this JSON file")
     p.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (default 8)")
+    p.add_argument("--mcd", action="store_true", help="also the mel-cepstral distortion (MCD-DTW, dB) of the Griffin-Lim speech to the recordings, with its floor")
     _add_device(p)
     _add_threads(p)
 
@@ -291,8 +318,15 @@ def _evaluate_run(args) -> int:
     fr = evaluate_free_running(model, dataset, indices, batch_size=args.batch_size)
     metrics = {"checkpoint_step": getattr(model, "checkpoint_step", None), "split": args.split, "n": len(indices), **tf}
     metrics.update({f"infer_{k}": v for k, v in fr.items() if k != "items"})
+    if args.mcd:
+        from tacolib.evaluate import evaluate_mcd
+
+        metrics.update({f"infer_{k}": v for k, v in evaluate_mcd(fr["items"], cfg.audio).items() if k != "n"})
     for k, v in metrics.items():
         print(f"{k:>22}: {v:.4f}" if isinstance(v, float) else f"{k:>22}: {v}")
+    if args.mcd:
+        print(f"MCD-DTW {metrics['infer_mcd']:.2f} dB; its floor (Griffin-Lim of the recordings' own mels) {metrics['infer_mcd_floor']:.2f} dB: "
+              "lower is closer to the recordings, and no model gets below the floor")
     if args.json:
         atomic_write(args.json, json.dumps(metrics, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -318,6 +352,7 @@ def _quickstart_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/run/tb (slower validations)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--phonemes", action="store_true", help="the model reads espeak-ng's phonemes instead of characters (text.input=phonemes; notebook 12)")
 
 
 def _quickstart_run(args) -> int:
@@ -342,7 +377,7 @@ def _quickstart_run(args) -> int:
         m = quickstart(
             out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, threads=args.threads,
             max_steps=args.max_steps, seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard,
-            command=command,
+            command=command, text_input="phonemes" if args.phonemes else "chars",
         )
     except TrainingDiverged as e:  # names the last good checkpoint
         print(f"tacolib quickstart: {e}", file=sys.stderr)

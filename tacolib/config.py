@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tacolib.config_values import coerce_value, did_you_mean, parse_value, safe_yaml
-from tacolib.symbols import SYMBOLS
+from tacolib.symbols import symbol_table
 
 
 @dataclass
@@ -111,10 +111,15 @@ class TextConfig:
 
     Attributes
     ----------
+    input : str
+        What the model reads: ``"chars"`` (normalized characters) or ``"phonemes"``
+        (espeak-ng's phonemes of them, :mod:`tacolib.text.phonemes`). Each has its own
+        symbol table (:mod:`tacolib.symbols`), so the model's embedding size follows it.
     add_eos : bool
         Append the end-of-sequence symbol to every token sequence.
     max_text_len : int
-        Longest accepted input, in symbols after normalization; longer text is
+        Longest accepted input, in symbols (characters or phonemes, stress marks
+        included) after normalization; longer text is
         refused by ``Tacotron2.inference`` with a clear error.
     normalizer : str
         ``"tacolib"`` (the course's rules) or ``"nemo"`` (``pip install -e ".[nemo]"``).
@@ -126,6 +131,7 @@ class TextConfig:
         "twenty-five" instead of "twenty five". See :mod:`tacolib.text.style`.
     """
 
+    input: str = "chars"
     add_eos: bool = True
     max_text_len: int = 300
     normalizer: str = "tacolib"
@@ -135,8 +141,8 @@ class TextConfig:
 
     @property
     def n_symbols(self) -> int:
-        """Vocabulary size, padding included (id 0)."""
-        return len(SYMBOLS)
+        """Vocabulary size of :attr:`input`'s symbol table, padding included (id 0)."""
+        return len(symbol_table(self.input))
 
 
 @dataclass
@@ -215,7 +221,7 @@ class DataConfig:
         longest clip is 10.1 s; 0 keeps all.
     """
 
-    corpus: str = "tinyspeech"  # "tinyspeech" | "ljspeech"
+    corpus: str = "tinyspeech"  # "tinyspeech" | "ljspeech" | "custom" (your recordings at data.path)
     path: str = ""  # empty: the default folder under the data directory
     size: str = "full"  # TinySpeech size: "full" | "fast"
     val_fraction: float = 0.05

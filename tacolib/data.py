@@ -9,7 +9,9 @@
 Mels are computed once and cached as ``.npy`` files (the seed's preprocessing step)
 under ``data_dir()/cache/mels/<corpus>-<hash of its path>/<hash of the audio config>/``,
 so a change to any audio setting (sample rate, n_fft, trimming, ...) uses a fresh
-folder and a re-recorded wav (newer than its cache file) is recomputed. Corpus
+folder and a re-recorded wav (newer than its cache file) is recomputed. With
+``text.input = "phonemes"`` the transcripts' phonemes are kept beside them
+(``tokens-phonemes.json``, :class:`tacolib.text.phonemes.PhonemeCache`). Corpus
 folders are never written to (the LJSpeech sample is read-only).
 
 Bad data, and what happens to it (each logged on the ``tacolib.data`` logger with the
@@ -127,7 +129,7 @@ class TTSDataset(torch.utils.data.Dataset):
     ):
         from tacolib.audio import AudioError, audio_info
         from tacolib.corpus import read_metadata, split_ids
-        from tacolib.text import normalize, text_to_ids
+        from tacolib.text import PhonemeCache, input_kind, normalize, symbols_to_ids, tokenize
 
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
@@ -154,6 +156,8 @@ class TTSDataset(torch.utils.data.Dataset):
             self.cache_dir = Path(cache_dir) if cache_dir else _default_cache_dir(self.root, cfg.audio)
 
         a = cfg.audio
+        kind = input_kind(cfg.text)  # what a token is: a character or a phoneme (its own cache, beside the mels)
+        phonemes = PhonemeCache(self.cache_dir / "tokens-phonemes.json" if self.cache_dir else None) if kind == "phonemes" else None
         self.ids: list[str] = []
         self.texts: list[str] = []
         self.wavs: list[Path] = []
@@ -179,11 +183,12 @@ class TTSDataset(torch.utils.data.Dataset):
                 continue
             try:
                 text = normalize(u.normalized, cfg.text)
+                symbols = phonemes(text) if phonemes is not None else tokenize(text, normalized=True)
             except ValueError as e:
                 self._skip(u.id, f"transcript not speakable: {e}")
                 continue
-            if len(text) + int(cfg.text.add_eos) > cfg.text.max_text_len:
-                self._skip(u.id, f"transcript has {len(text)} symbols > text.max_text_len={cfg.text.max_text_len}")
+            if len(symbols) + int(cfg.text.add_eos) > cfg.text.max_text_len:
+                self._skip(u.id, f"transcript has {len(symbols)} {kind} > text.max_text_len={cfg.text.max_text_len}")
                 continue
             if info.samplerate != a.sample_rate:
                 resampled += 1
@@ -198,7 +203,9 @@ class TTSDataset(torch.utils.data.Dataset):
             self.texts.append(text)
             self.wavs.append(u.wav)
             self.lengths.append(length)
-            self._tokens.append(text_to_ids(text, add_eos=cfg.text.add_eos, normalized=True))
+            self._tokens.append(symbols_to_ids(symbols, add_eos=cfg.text.add_eos, cfg=cfg.text))
+        if phonemes is not None:
+            phonemes.save()
         if resampled:
             logger.info("%s: %d wav file(s) are not at %d Hz and will be resampled on load", self.root, resampled, a.sample_rate)
         if not self.ids:

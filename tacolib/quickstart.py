@@ -89,6 +89,7 @@ def quickstart(
     progress: bool = True,
     tensorboard: bool = False,
     command: str = "tacolib quickstart",
+    text_input: str = "chars",
 ) -> dict[str, Any]:
     """Run the course's main job and return its metrics (also written to ``out/metrics.json``).
 
@@ -119,6 +120,9 @@ def quickstart(
         tqdm bars; TensorBoard events in ``out/run/tb``.
     command : str
         How the run was started (recorded in the report).
+    text_input : str
+        What the model reads: ``"chars"`` (the course's default) or ``"phonemes"``
+        (``tacolib quickstart --phonemes``; notebook 12). A folder holds one kind.
 
     Returns
     -------
@@ -135,13 +139,13 @@ def quickstart(
     minutes = (FAST_MINUTES if fast else DEFAULT_MINUTES) if minutes is None else float(minutes)
     texts = list(texts)
     out = Path(out)
-    _check_options(out, minutes, max_steps, threads, texts)
+    cfg = get_config(PRESET).override([f"data.size={'fast' if fast else 'full'}", f"text.input={text_input}"])
+    _check_options(out, minutes, max_steps, threads, texts, cfg)
     dev = resolve_device(device)  # a bad --device: one line, before anything is built
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out / "run"
     threads, tune = thread_plan(threads, fast)
     torch.set_num_threads(threads)
-    cfg = get_config(PRESET).override([f"data.size={'fast' if fast else 'full'}"])
     max_steps = cfg.train.max_steps if max_steps is None else max_steps
     load_start = _load_average()
     stages: dict[str, float] = {}
@@ -194,6 +198,7 @@ def quickstart(
 
     m: dict[str, Any] = {
         "version": METRICS_VERSION, "status": "done", "command": command, "config": cfg.name, "corpus": cfg.data.size,
+        "text_input": cfg.text.input,
         "fast": fast, "device": str(dev), "threads": tr.get("threads"), "thread_choices": tr.get("thread_choices", []),
         "cpus": os.cpu_count(), "torch": torch.__version__, "seed": seed, "texts": texts, "minutes_budget": minutes,
         "max_steps": max_steps, "steps": tr["step"], "train_status": tr["status"], "train_minutes": round(tr["train_seconds"] / 60, 3),
@@ -224,18 +229,22 @@ def quickstart(
 # ---- before the stages: the options -----------------------------------------------------------
 
 
-def _check_options(out: Path, minutes: float, max_steps: int | None, threads: int | None, texts: Sequence[str]) -> None:
+def _check_options(out: Path, minutes: float, max_steps: int | None, threads: int | None, texts: Sequence[str], cfg) -> None:
     """Refuse bad options, and a ``--text`` the model cannot read, before training rather than after."""
+    try:
+        cfg.text.n_symbols  # an unknown text.input raises, naming the valid ones
+    except ValueError as e:
+        raise QuickstartError(str(e)) from None
     if not (minutes > 0 and math.isfinite(minutes)):
         raise QuickstartError(f"--minutes must be a positive number, got {minutes}")
     if max_steps is not None and max_steps < 1:
         raise QuickstartError(f"--max-steps must be >= 1, got {max_steps}")
-    max_len = get_config(PRESET).text.max_text_len
+    max_len = cfg.text.max_text_len
     for text in texts:
         if not text.strip():
             raise QuickstartError("--text is empty: give the sentence to speak in quotes")
         try:
-            n = len(text_to_ids(text))
+            n = len(text_to_ids(text, cfg=cfg.text))
         except ValueError as e:
             raise QuickstartError(f"--text {text!r}: {e}") from None
         if n > max_len:

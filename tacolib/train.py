@@ -539,13 +539,16 @@ class Trainer:
         self._write_history()
         return self._saved_path
 
+    def init_weights(self, path: str | Path) -> None:
+        """Start from a checkpoint's weights only (fine-tuning, notebook 12): the optimizer, schedule,
+        step, data order and history start fresh, as for a new run of this config. The checkpoint's
+        ``model``, ``audio`` and ``text.input`` settings must match (else ``CheckpointError``).
+        Call before :meth:`fit`; ``fit(resume=True)`` then continues this run, not the checkpoint's."""
+        ckpt.load_weights(self.model, path, config=self.cfg)
+
     def load(self, path: str | Path) -> None:
         """Continue from a checkpoint file (or a run folder's newest one)."""
-        state = ckpt.load_checkpoint(path, map_location="cpu", config=self.cfg)
-        try:
-            self.model.load_state_dict(state["model"])
-        except RuntimeError as e:
-            raise ckpt.CheckpointError(f"{state['path']}: the weights do not fit this model: {str(e).splitlines()[0]}") from None
+        state = ckpt.load_weights(self.model, path, config=self.cfg)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         keys = ("lr", "lr_schedule", "lr_decay_start", "lr_decay_rate", "lr_decay_steps", "lr_min", "warmup_steps")

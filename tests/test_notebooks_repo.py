@@ -14,6 +14,7 @@ import notebooks as nbtool  # noqa: E402
 EXPECTED = [
     "01_signal_to_mel", "02_text_normalization", "03_encoder", "04_attention", "05_decoder", "06_postnet",
     "07_loss_and_masking", "08_single_batch_overfit", "09_full_training", "10_griffin_lim", "11_wavenet",
+    "12_beyond_tacotron2",
 ]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 

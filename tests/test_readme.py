@@ -34,7 +34,7 @@ def test_course_map_lists_every_notebook():
     for nb in sorted((ROOT / "solutions").glob("*.ipynb")):
         assert f"`{nb.stem}`" in README, f"{nb.stem} is missing from README's course map"
     rows = re.findall(r"^\| (\d\d) \| `(\w+)`", README, re.M)
-    assert [int(n) for n, _ in rows] == list(range(1, 12))
+    assert [int(n) for n, _ in rows] == list(range(1, 13))
 
 
 def test_course_map_names_every_module_the_learner_writes():

@@ -13,6 +13,8 @@ serve both:
   with espeak-ng (:func:`tacolib.corpus.tinyspeech.build`).
 * :mod:`tacolib.corpus.ljspeech` downloads, verifies and extracts LJSpeech 1.1
   (:func:`tacolib.corpus.ljspeech.prepare_ljspeech`).
+* :mod:`tacolib.corpus.custom` checks a folder of your own recordings
+  (:func:`tacolib.corpus.custom.check_voice`, ``data.corpus = "custom"``).
 
 Bad metadata lines (wrong number of fields, empty id, duplicate id) are skipped with a
 warning on the ``tacolib.corpus`` logger that names the file and line; a file that is
@@ -162,6 +164,10 @@ def corpus_root(data_cfg, build: bool = True, progress: bool = True) -> Path:
         if build:
             return tinyspeech.build(size=data_cfg.size, root=root, progress=progress)
         return root
+    if data_cfg.corpus == "custom":  # your own recordings (tacolib.corpus.custom)
+        if not data_cfg.path or not (Path(data_cfg.path) / "metadata.csv").is_file():
+            raise FileNotFoundError(f"data.corpus=custom needs data.path set to a folder with metadata.csv and wavs/ (got {data_cfg.path!r})")
+        return Path(data_cfg.path)
     if data_cfg.corpus == "ljspeech":
         root = Path(data_cfg.path) if data_cfg.path else data_dir() / "LJSpeech-1.1"
         if not (root / "metadata.csv").is_file():
@@ -170,4 +176,4 @@ def corpus_root(data_cfg, build: bool = True, progress: bool = True) -> Path:
                 "(tacolib.corpus.ljspeech.prepare_ljspeech) or set data.path"
             )
         return root
-    raise ValueError(f"unknown corpus {data_cfg.corpus!r} in config data.corpus; choose 'tinyspeech' or 'ljspeech'")
+    raise ValueError(f"unknown corpus {data_cfg.corpus!r} in config data.corpus; choose 'tinyspeech', 'ljspeech' or 'custom'")

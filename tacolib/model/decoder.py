@@ -14,6 +14,14 @@ Training uses teacher forcing: the "previous frame" is the *true* last frame of 
 previous group of r, so all prenet inputs are known up front. Inference feeds back
 its own prediction and stops when the stop-token probability passes a threshold, or
 when it reaches the step limit (``stop_reason`` says which).
+
+Inference may also constrain the attention to a window (``attention_window = w``, off
+by default): each step may only look at symbols within ``w`` of the furthest place
+the attention has reached (its running argmax, which never moves back), so it can
+neither jump ahead and skip words nor wander back and repeat them (notebook 12)::
+
+    symbols:      0 1 2 ... c-w ... c ... c+w ... T_in-1
+    allowed:              [ ------------------ ]          c = max over past steps of argmax(alpha)
 """
 
 from __future__ import annotations
@@ -243,6 +251,7 @@ class Decoder(nn.Module):
         gate_threshold: float | None = None,
         stop_on_gate: bool = True,
         pad_value: float = 0.0,
+        attention_window: int = 0,
     ) -> dict:
         """Free-running decoding: each step reads its own previous output.
 
@@ -260,6 +269,10 @@ class Decoder(nn.Module):
             False runs exactly ``max_decoder_steps`` steps (benchmarks).
         pad_value : float
             Written into frames after an utterance stopped.
+        attention_window : int
+            0 (default): the attention is free, as in training. ``w > 0``: each step
+            attends only to symbols within ``w`` of the furthest argmax so far (see
+            the module docstring), a monotonic constraint for long inputs.
 
         Returns
         -------
@@ -282,6 +295,8 @@ class Decoder(nn.Module):
             raise ValueError(f"Decoder.inference: max_decoder_steps must be >= 1, got {steps}")
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"Decoder.inference: gate_threshold must be in (0, 1), got {threshold}")
+        if attention_window < 0:
+            raise ValueError(f"Decoder.inference: attention_window must be >= 0 (0: off), got {attention_window}")
         logit_threshold = math.log(threshold / (1.0 - threshold))  # sigmoid(x) > t  <=>  x > logit(t)
         B, T_in, _ = memory.shape
         r, n_mels = self.r, self.n_mels
@@ -315,6 +330,9 @@ class Decoder(nn.Module):
         lengths = torch.zeros(B, dtype=torch.long)
         done = torch.zeros(B, dtype=torch.bool)
         stop_reason = ["max_steps"] * B
+        if attention_window:
+            positions = torch.arange(T_in, device=memory.device)  # (T_in,)
+            furthest = torch.zeros(B, dtype=torch.long, device=memory.device)  # (B,) the window's centre
         n = 0
         for t in range(steps):
             # prenet (dropout stays on)
@@ -332,7 +350,12 @@ class Decoder(nn.Module):
             e = torch.matmul(v, e).squeeze(1)  # (B, T_in)
             if mask is not None:
                 e = e.masked_fill(~mask, float("-inf"))
+            if attention_window:  # only symbols within the window around the furthest point reached
+                outside = (positions[None, :] - furthest[:, None]).abs() > attention_window  # (B, T_in)
+                e = e.masked_fill(outside, float("-inf"))
             w = torch.softmax(e, dim=1)  # (B, T_in)
+            if attention_window:
+                furthest = torch.maximum(furthest, w.argmax(1))
             context = torch.bmm(w.unsqueeze(1), memory).squeeze(1)  # (B, d_enc)
             weights_cat[:, 0] = w
             weights_cat[:, 1] += w

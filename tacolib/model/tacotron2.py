@@ -142,6 +142,7 @@ class Tacotron2(nn.Module):
         max_decoder_steps: int | None = None,
         gate_threshold: float | None = None,
         stop_on_gate: bool = True,
+        attention_window: int = 0,
     ) -> dict:
         """Synthesize mel spectrograms from text (free running, no teacher).
 
@@ -162,6 +163,10 @@ class Tacotron2(nn.Module):
             Default ``cfg.model.gate_threshold``.
         stop_on_gate : bool
             False always runs ``max_decoder_steps`` steps.
+        attention_window : int
+            0 (default): free attention. ``w > 0``: each step attends only within
+            ``w`` symbols of the furthest point read so far (long inputs; see
+            :meth:`tacolib.model.decoder.Decoder.inference`).
 
         Returns
         -------
@@ -174,7 +179,8 @@ class Tacotron2(nn.Module):
         ids, lengths = self.encode_text(text, text_lengths)
         memory = self.encoder(ids, lengths)  # (B, T_in, d_enc)
         pad = self.cfg.audio.pad_value
-        out = self.decoder.inference(memory, lengths, max_decoder_steps, gate_threshold, stop_on_gate, pad_value=pad)
+        out = self.decoder.inference(memory, lengths, max_decoder_steps, gate_threshold, stop_on_gate, pad_value=pad,
+                                     attention_window=attention_window)
         mel_postnet = self.postnet(out["mel"], out["lengths"])  # (B, T_out, n_mels)
         frame_mask = lengths_to_mask(out["lengths"], mel_postnet.shape[1])  # (B, T_out)
         out["mel_postnet"] = mel_postnet.masked_fill(~frame_mask.unsqueeze(-1), pad)
