@@ -28,6 +28,7 @@ from tacolib.config import Config
 from tacolib.model.attention import LocationSensitiveAttention
 from tacolib.model.layers import lengths_to_mask, linear
 from tacolib.model.prenet import Prenet
+from tacolib.model.recurrence import fast_path_blocker, teacher_forced
 from tacolib.model.zoneout import ZoneoutLSTMCell
 
 
@@ -57,6 +58,11 @@ class Decoder(nn.Module):
         Stop when ``sigmoid(gate_logit)`` exceeds this at inference.
     max_decoder_steps : int
         Inference gives up after this many decoder steps (``stop_reason = "max_steps"``).
+    fast_teacher_forcing : bool
+        :meth:`forward` runs :func:`tacolib.model.recurrence.teacher_forced` (same
+        numbers; batched precompute and a hand-written backward make forward +
+        backward 2-3x faster, ``benchmarks/train_step.py``) instead of the readable
+        loop over :meth:`step`. Settable later.
     """
 
     def __init__(
@@ -75,6 +81,7 @@ class Decoder(nn.Module):
         learn_initial_states: bool = False,
         gate_threshold: float = 0.5,
         max_decoder_steps: int = 1000,
+        fast_teacher_forcing: bool = True,
     ):
         super().__init__()
         if r < 1:
@@ -82,6 +89,7 @@ class Decoder(nn.Module):
         self.n_mels, self.r, self.encoder_dim = n_mels, r, encoder_dim
         self.attention_rnn_dim, self.decoder_rnn_dim = attention_rnn_dim, decoder_rnn_dim
         self.gate_threshold, self.max_decoder_steps = gate_threshold, max_decoder_steps
+        self.fast_teacher_forcing = fast_teacher_forcing
         self.prenet = Prenet(n_mels, [prenet_dim, prenet_dim], prenet_dropout)
         self.attention_rnn = ZoneoutLSTMCell(prenet_dim + encoder_dim, attention_rnn_dim, zoneout)
         self.attention = LocationSensitiveAttention(attention_rnn_dim, encoder_dim, attention_dim, attention_n_filters, attention_kernel_size)
@@ -102,6 +110,7 @@ class Decoder(nn.Module):
             cfg.audio.n_mels, m.r, m.encoder_embedding_dim, m.prenet_dim, m.attention_rnn_dim, m.decoder_rnn_dim,
             m.attention_dim, m.attention_location_n_filters, m.attention_location_kernel_size,
             m.prenet_dropout, m.zoneout, m.learn_initial_states, m.gate_threshold, m.max_decoder_steps,
+            fast_teacher_forcing=m.fast_paths,
         )
 
     # ---- state ---------------------------------------------------------------------
@@ -184,6 +193,10 @@ class Decoder(nn.Module):
     def forward(self, memory: torch.Tensor, text_lengths: torch.Tensor, mel: torch.Tensor) -> dict[str, torch.Tensor]:
         """Teacher-forced decoding of a whole batch.
 
+        With ``fast_teacher_forcing`` (the default) this runs the fast twin,
+        :func:`tacolib.model.recurrence.teacher_forced`; the loop below is the readable
+        reference it is tested against (``fast_teacher_forcing = False`` runs it).
+
         Parameters
         ----------
         memory : torch.Tensor
@@ -204,6 +217,8 @@ class Decoder(nn.Module):
             raise ValueError(f"Decoder: mel has {n_mels} channels, the model expects n_mels={self.n_mels}")
         if T_out % self.r:
             raise ValueError(f"Decoder: T_out={T_out} is not a multiple of r={self.r}; pad the batch (tacolib.data.collate does)")
+        if self.fast_teacher_forcing and fast_path_blocker(self) is None:
+            return teacher_forced(self, memory, text_lengths, mel)
         T_dec = T_out // self.r
         # previous frame of each step: go frame, then the last frame of each group of r
         last = mel.view(B, T_dec, self.r, n_mels)[:, :-1, -1]  # (B, T_dec - 1, n_mels)
