@@ -190,6 +190,38 @@ class Decoder(nn.Module):
         return frames, gate, weights, state
 
     # ---- training --------------------------------------------------------------------
+    def teacher_forcing_setup(self, memory: torch.Tensor, text_lengths: torch.Tensor, mel: torch.Tensor) -> dict:
+        """What teacher forcing prepares before the step loop, random masks included.
+
+        The readable loop and its fast twin both start here, so they draw prenet
+        dropout and zoneout masks by the same calls in the same order.
+
+        Returns
+        -------
+        dict
+            ``prenet_out`` ``(B, T_dec, d_pre)``, ``processed_memory`` ``(B, T_in, A)``,
+            ``mask`` ``(B, T_in)`` bool, ``state`` (:meth:`initial_state`), and the
+            zoneout masks ``keep_att`` ``(T_dec, 2, B, d_att)`` and ``keep_dec``
+            ``(T_dec, 2, B, d_dec)`` (None outside training or without zoneout).
+        """
+        B, T_out, n_mels = mel.shape
+        T_dec = T_out // self.r
+        # previous frame of each step: go frame, then the last frame of each group of r
+        last = mel.view(B, T_dec, self.r, n_mels)[:, :-1, -1]  # (B, T_dec - 1, n_mels)
+        inputs = torch.cat([self.go_frame(memory).unsqueeze(1), last], dim=1)  # (B, T_dec, n_mels)
+        setup = {
+            "prenet_out": self.prenet(inputs),  # (B, T_dec, d_pre): all steps in one go
+            "processed_memory": self.attention.process_memory(memory),  # (B, T_in, A), once
+            "mask": lengths_to_mask(text_lengths, memory.shape[1]),  # (B, T_in)
+            "state": self.initial_state(memory),
+            "keep_att": None,
+            "keep_dec": None,
+        }
+        if self.training and self.attention_rnn.zoneout > 0:  # all zoneout masks in one draw
+            setup["keep_att"] = self.attention_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_att)
+            setup["keep_dec"] = self.decoder_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_dec)
+        return setup
+
     def forward(self, memory: torch.Tensor, text_lengths: torch.Tensor, mel: torch.Tensor) -> dict[str, torch.Tensor]:
         """Teacher-forced decoding of a whole batch.
 
@@ -217,22 +249,13 @@ class Decoder(nn.Module):
             raise ValueError(f"Decoder: mel has {n_mels} channels, the model expects n_mels={self.n_mels}")
         if T_out % self.r:
             raise ValueError(f"Decoder: T_out={T_out} is not a multiple of r={self.r}; pad the batch (tacolib.data.collate does)")
+        setup = self.teacher_forcing_setup(memory, text_lengths, mel)
         if self.fast_teacher_forcing and fast_path_blocker(self) is None:
-            return teacher_forced(self, memory, text_lengths, mel)
-        T_dec = T_out // self.r
-        # previous frame of each step: go frame, then the last frame of each group of r
-        last = mel.view(B, T_dec, self.r, n_mels)[:, :-1, -1]  # (B, T_dec - 1, n_mels)
-        inputs = torch.cat([self.go_frame(memory).unsqueeze(1), last], dim=1)  # (B, T_dec, n_mels)
-        prenet_out = self.prenet(inputs)  # (B, T_dec, d_pre): all steps in one go
-        processed_memory = self.attention.process_memory(memory)  # (B, T_in, A), once
-        mask = lengths_to_mask(text_lengths, memory.shape[1])  # (B, T_in)
-        state = self.initial_state(memory)
-        keep_att = keep_dec = None
-        if self.training and self.attention_rnn.zoneout > 0:  # all zoneout masks in one draw
-            keep_att = self.attention_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_att)
-            keep_dec = self.decoder_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_dec)
+            return teacher_forced(self, memory, setup)
+        prenet_out, processed_memory, mask, state = setup["prenet_out"], setup["processed_memory"], setup["mask"], setup["state"]
+        keep_att, keep_dec = setup["keep_att"], setup["keep_dec"]
         outs, aligns = [], []
-        for t in range(T_dec):
+        for t in range(T_out // self.r):
             masks = (keep_att[t], keep_dec[t]) if keep_att is not None else None
             _, _, w, state = self.step(prenet_out[:, t], state, memory, processed_memory, mask, masks, project=False)
             outs.append(state["out"])

@@ -42,7 +42,6 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from tacolib.model.layers import lengths_to_mask
 from tacolib.model.onednn import PackedLinear, linear, matmul_tn
 
 
@@ -62,7 +61,7 @@ def fast_path_blocker(decoder) -> str | None:
     return None
 
 
-def teacher_forced(decoder, memory: torch.Tensor, text_lengths: torch.Tensor, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+def teacher_forced(decoder, memory: torch.Tensor, setup: dict) -> dict[str, torch.Tensor]:
     """Teacher-forced decoding of a batch: the fast twin of ``Decoder.forward``'s readable loop.
 
     Parameters
@@ -71,10 +70,10 @@ def teacher_forced(decoder, memory: torch.Tensor, text_lengths: torch.Tensor, me
         Its parameters and train/eval mode are used as they are.
     memory : torch.Tensor
         ``(B, T_in, d_enc)`` encoder outputs.
-    text_lengths : torch.Tensor
-        ``(B,)`` long.
-    mel : torch.Tensor
-        ``(B, T_out, n_mels)`` target mels, ``T_out`` a multiple of ``r`` (checked by the caller).
+    setup : dict
+        From ``decoder.teacher_forcing_setup(memory, text_lengths, mel)``: prenet
+        output, memory projection, mask, initial state and zoneout masks, drawn
+        exactly as for the readable loop.
 
     Returns
     -------
@@ -82,22 +81,11 @@ def teacher_forced(decoder, memory: torch.Tensor, text_lengths: torch.Tensor, me
         ``mel`` ``(B, T_out, n_mels)``, ``gate_logits`` ``(B, T_out)``,
         ``alignments`` ``(B, T, T_in)`` with ``T = T_out / r``.
     """
-    B, T_out, n_mels = mel.shape
-    T_in = memory.shape[1]
-    r = decoder.r
-    T = T_out // r
+    prenet_out, mask, state = setup["prenet_out"], setup["mask"], setup["state"]  # (B, T, d_pre), (B, T_in), dict
+    B, T, _ = prenet_out.shape
+    n_mels = decoder.n_mels
+    T_out = T * decoder.r
     att, att_rnn, dec_rnn = decoder.attention, decoder.attention_rnn, decoder.decoder_rnn
-    # the same calls, in the same order, as the readable loop: identical random masks
-    last = mel.view(B, T, r, n_mels)[:, :-1, -1]  # (B, T - 1, n_mels)
-    inputs = torch.cat([decoder.go_frame(memory).unsqueeze(1), last], dim=1)  # (B, T, n_mels)
-    prenet_out = decoder.prenet(inputs)  # (B, T, d_pre)
-    processed_memory = att.process_memory(memory)  # (B, T_in, A)
-    mask = lengths_to_mask(text_lengths, T_in)  # (B, T_in)
-    state = decoder.initial_state(memory)
-    keep_att = keep_dec = None
-    if decoder.training and att_rnn.zoneout > 0:
-        keep_att = att_rnn.sample_masks(T, B, memory.device)  # (T, 2, B, d_att)
-        keep_dec = dec_rnn.sample_masks(T, B, memory.device)  # (T, 2, B, d_dec)
     p = 0.0 if decoder.training else att_rnn.zoneout  # eval: the expectation (lerp by p)
 
     # ---- batched, step-independent work ----
@@ -108,14 +96,14 @@ def teacher_forced(decoder, memory: torch.Tensor, text_lengths: torch.Tensor, me
     b_d = dec_rnn.bias_ih + dec_rnn.bias_hh  # (4 d_dec,)
     w_loc = att.location_layer.fused_weight()  # (A, 2, k)
     pad = None if bool(mask.all()) else ~mask  # (B, T_in) True where padded
-    tensors = (xa, memory, processed_memory, w_a, att.query_layer.weight, w_loc, att.v.weight.view(-1), w_d, b_d,
+    tensors = (xa, memory, setup["processed_memory"], w_a, att.query_layer.weight, w_loc, att.v.weight.view(-1), w_d, b_d,
                state["h_att"], state["c_att"], state["h_dec"], state["c_dec"])
     device_type = memory.device.type
     amp = torch.is_autocast_enabled(device_type)
     with torch.autocast(device_type=device_type, enabled=False):
         if amp:  # the recurrence runs in float32 under autocast
             tensors = tuple(x.float() for x in tensors)
-        d, context, alignments = DecoderRecurrence.apply(*tensors, pad, keep_att, keep_dec, p)  # (T, B, ...)
+        d, context, alignments = DecoderRecurrence.apply(*tensors, pad, setup["keep_att"], setup["keep_dec"], p)  # (T, B, ...)
 
     # ---- batched projections of all steps ----
     y = torch.cat([d, context], dim=-1).transpose(0, 1).contiguous()  # (B, T, d_dec + d_enc)
