@@ -7,12 +7,26 @@ the learner's full versions instead. nbval starts its kernels from this environm
 """
 
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TACOLIB_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1" if os.environ["TACOLIB_FAST"] == "1" else "")
 if not os.environ["OMP_NUM_THREADS"]:
     del os.environ["OMP_NUM_THREADS"]
+# The learner's modules that pass their checks in notebooks 03-07 are saved for notebook
+# 08 (tacolib.checks.learner). A test session keeps them in a folder of its own, shared
+# by its notebook kernels and removed at the end, never in the checkout's outputs/learner.
+_LEARNER_TMP = None
+if "TACOLIB_LEARNER_DIR" not in os.environ:
+    _LEARNER_TMP = tempfile.mkdtemp(prefix="tacolib-learner-")
+    os.environ["TACOLIB_LEARNER_DIR"] = _LEARNER_TMP
+
+
+def pytest_unconfigure(config):
+    if _LEARNER_TMP is not None:
+        shutil.rmtree(_LEARNER_TMP, ignore_errors=True)
 
 
 def pytest_collectstart(collector):

@@ -72,23 +72,23 @@ import numpy as np
 import torch
 
 import tacolib
-from tacolib.quickstart import STOP_ERROR_MAX, _sentence_record, pick_heldout
+from tacolib.data import load_datasets
+from tacolib.evaluate import STOP_ERROR_MAX, evaluate_free_running, judge_sentence, pick_heldout
 from tacolib.synthesize import load_model
-from tacolib.train import evaluate_free_running, load_datasets
 
 
 def decode(model, dataset, indices, seed: int) -> list[dict]:
     """Free-running decoding of ``indices`` as one batch, dropout seeded with ``seed``.
 
     Each row: ``id``, signed stop error ``err``, ``focus``, and ``ok``: the quickstart's
-    own verdict on the sentence (its ``_sentence_record``).
+    own verdict on the sentence (:func:`tacolib.evaluate.judge_sentence`).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fr = evaluate_free_running(model, dataset, indices, batch_size=len(indices))
     rows = []
     for it in fr["items"]:
-        rec = _sentence_record(0, "held-out", it["id"], it["text"], it["focus"], it["length"], it["true_length"], it["stop_reason"])
+        rec = judge_sentence(it["focus"], it["length"], it["true_length"], it["stop_reason"])
         rows.append({"id": it["id"], "err": (it["length"] - it["true_length"]) / max(1, it["true_length"]), "focus": it["focus"],
                      "ok": rec["focus_ok"] and rec["stop_ok"]})
     return rows

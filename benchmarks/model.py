@@ -49,7 +49,8 @@ import torch
 import torch.nn.functional as F
 
 import tacolib
-from tacolib.model import Tacotron2, lengths_to_mask
+from tacolib.masks import lengths_to_mask
+from tacolib.model import Tacotron2
 from tacolib.model.speed import compare_lstm_step
 
 

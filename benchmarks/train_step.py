@@ -79,8 +79,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import tacolib
-from tacolib.loss import Tacotron2Loss, make_gate_targets
-from tacolib.model import LocationSensitiveAttention, Tacotron2, lengths_to_mask
+from tacolib.loss import Tacotron2Loss
+from tacolib.masks import lengths_to_mask, make_gate_targets
+from tacolib.model import LocationSensitiveAttention, Tacotron2
 from tacolib.model.layers import linear
 from tacolib.model import onednn
 from tacolib.model.onednn import onednn_available

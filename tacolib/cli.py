@@ -9,9 +9,11 @@
     tacolib evaluate --checkpoint runs/tiny         metrics on the held-out split
 
 Every command has ``--help``. Bad arguments (a missing checkpoint, an unknown preset,
-a malformed ``--set``) end with one line on stderr and exit status 2 (set
-``TACOLIB_DEBUG=1`` for the traceback); a diverged run
-exits 1, an interrupted one 130.
+a malformed ``--set``, a bad ``--device`` or ``--threads``), an output location that
+cannot be written (full, read-only, below a file), a corpus folder tacolib did not make
+and a run folder another run holds end with one line on stderr and exit status 2 (set
+``TACOLIB_DEBUG=1`` for the traceback), found before the long work starts; a diverged
+run exits 1, an interrupted one 130.
 
 Each command is a pair ``(add_arguments, run)`` registered in :data:`COMMANDS`, so a
 new command is one more entry.
@@ -27,7 +29,10 @@ from pathlib import Path
 from typing import Callable
 
 from tacolib.checkpoint import CheckpointError
+from tacolib.corpus.folders import ForeignFolderError
 from tacolib.corpus.ljspeech import DownloadError
+from tacolib.runlock import RunLockedError
+from tacolib.safe_io import OutputError, atomic_write, check_output_file, check_output_folder
 
 __all__ = ["main", "build_parser", "COMMANDS", "CLIError"]
 
@@ -49,45 +54,18 @@ def _config_from_args(args, checkpoint_state: dict | None = None):
         cfg = Config.from_dict(checkpoint_state["config"])
     else:
         cfg = get_config(args.preset or "tiny")
-    if args.set:
-        cfg = cfg.override(_parse_overrides(args.set, cfg))
-    return cfg
+    return _override(cfg, args.set)
 
 
-def _parse_overrides(assignments: list[str], cfg) -> dict:
-    """``["train.lr=1e-3", ...]`` -> ``{"train.lr": 0.001}``, values typed like the config's.
-
-    YAML reads ``1e-3`` as a string (YAML 1.1 floats need a dot), so numbers are parsed
-    here; a value of the wrong kind (``train.lr=fast``) is refused with its key named.
-    """
-    import yaml
-
-    current = cfg.to_dict()
-    out = {}
-    for a in assignments:
-        if "=" not in a:
-            raise CLIError(f"--set {a!r} is not of the form section.key=value")
-        key, text = (x.strip() for x in a.split("=", 1))
-        value = yaml.safe_load(text) if text else ""
-        parts = key.split(".")
-        old = current.get(parts[0], {}).get(parts[1]) if len(parts) == 2 and isinstance(current.get(parts[0]), dict) else None
-        if isinstance(old, (int, float)) and not isinstance(old, bool) and isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise CLIError(f"--set {key}: expected a number, got {text!r}") from None
-        if isinstance(old, bool) and not isinstance(value, bool):
-            raise CLIError(f"--set {key}: expected true or false, got {text!r}")
-        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float):
-            if not value.is_integer():
-                raise CLIError(f"--set {key}: expected an integer, got {text!r}")
-            value = int(value)
-        if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if isinstance(old, str) and not isinstance(value, str):
-            value = text
-        out[key] = value
-    return out
+def _override(cfg, assignments: list[str]):
+    """``cfg`` with the ``--set section.key=value`` assignments applied (:meth:`tacolib.config.Config.override`,
+    the one definition of how text becomes a typed value); a bad one is a :class:`CLIError` starting ``--set``."""
+    if not assignments:
+        return cfg
+    try:
+        return cfg.override(assignments)
+    except ValueError as e:
+        raise CLIError(f"--set {e}") from None
 
 
 def _add_device(p: argparse.ArgumentParser) -> None:
@@ -98,9 +76,19 @@ def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else 1; always 1 per process under torchrun unless given)")
 
 
-def _setup(args, seed: int) -> None:
-    import os
+def _device(args):
+    """``--threads`` and ``--device`` checked (one line each) and the device resolved, before anything slow."""
+    from tacolib.runtime import resolve_device
 
+    if args.threads is not None and args.threads < 1:
+        raise CLIError(f"--threads must be >= 1, got {args.threads}")
+    try:
+        return resolve_device(args.device)
+    except ValueError as e:
+        raise CLIError(f"--device {e}") from None
+
+
+def _setup(args, seed: int) -> None:
     from tacolib.runtime import setup
 
     threads = args.threads
@@ -136,7 +124,7 @@ def _prepare_run(args) -> int:
         root = ljspeech.prepare_ljspeech(args.root, url=args.url or ljspeech.URL)
     print(f"{args.corpus} ready at {root}")
     if args.mels:
-        from tacolib.train import load_datasets
+        from tacolib.data import load_datasets
 
         cfg = get_config(args.preset).override([f"data.corpus={args.corpus}", f"data.path={root}", f"data.size={args.size}"])
         n = sum(len(ds) for ds in load_datasets(cfg).values())
@@ -165,27 +153,30 @@ def _train_run(args) -> int:
     from tacolib import checkpoint as ckpt
     from tacolib.train import Trainer, TrainingDiverged
 
+    device = _device(args)
+    if args.max_steps is not None and args.max_steps < 1:
+        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}")
+    if args.minutes is not None and not (0 < args.minutes < float("inf")):
+        raise CLIError(f"--minutes must be a positive number, got {args.minutes}")
     state = None
     if isinstance(args.resume, str):
         state = ckpt.load_checkpoint(args.resume)
     cfg = _config_from_args(args, state)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
+    check_output_folder(out)  # a file, below a file, read-only, full: before the corpus is built
     if args.resume is True and not args.config and not args.preset and (out / "config.yaml").is_file():
         from tacolib.config import Config
 
         cfg = Config.load(out / "config.yaml")
-        cfg = cfg.override(_parse_overrides(args.set, cfg)) if args.set else cfg
+        cfg = _override(cfg, args.set)
     existing = ckpt.latest_checkpoint(out / "checkpoints")
     if existing is not None and not args.resume:
         raise CLIError(f"{out} already holds checkpoints (newest: {existing.name}); pass --resume to continue, or choose another --out")
     if args.resume is True and existing is None:
         print(f"no checkpoint in {out / 'checkpoints'} yet: starting a new run")
-    if args.max_steps is not None and args.max_steps < 1:
-        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}")
-    if args.minutes is not None and args.minutes <= 0:
-        raise CLIError(f"--minutes must be > 0, got {args.minutes}")
     _setup(args, cfg.train.seed)
-    trainer = Trainer(cfg, out, device=args.device, tensorboard=not args.no_tensorboard, progress=not args.no_progress)
+    # holds the run folder (another run there: RunLockedError naming its pid) before building the corpus
+    trainer = Trainer(cfg, out, device=device, tensorboard=not args.no_tensorboard, progress=not args.no_progress)
     try:
         result = trainer.fit(max_steps=args.max_steps, max_minutes=args.minutes, resume=args.resume)
     except TrainingDiverged as e:
@@ -218,38 +209,33 @@ def _synthesize_args(p: argparse.ArgumentParser) -> None:
     _add_threads(p)
 
 
-def _load_wavenet(path: str, device, cfg):
-    """A WaveNet checkpoint (``tacolib.vocoder.save_wavenet``), checked against the Tacotron's audio config."""
-    from tacolib.vocoder.wavenet import load_wavenet
-
-    if not Path(path).is_file():
-        raise CLIError(f"WaveNet checkpoint not found: {path}")
-    voc = load_wavenet(path)
-    if (voc.cfg.n_mels, voc.cfg.hop_length) != (cfg.audio.n_mels, cfg.audio.hop_length):
-        raise CLIError(
-            f"{path}: the WaveNet expects n_mels={voc.cfg.n_mels}, hop_length={voc.cfg.hop_length}; "
-            f"the Tacotron makes n_mels={cfg.audio.n_mels}, hop_length={cfg.audio.hop_length}"
-        )
-    return voc.to(device)
-
-
 def _synthesize_run(args) -> int:
     from tacolib.audio import save_wav
     from tacolib.synthesize import load_model, plot_result, synthesize
-    from tacolib.train import resolve_device
 
     if not args.text.strip():
         raise CLIError("the text to synthesize is empty")
+    if args.max_decoder_steps is not None and args.max_decoder_steps < 1:
+        raise CLIError(f"--max-decoder-steps must be >= 1, got {args.max_decoder_steps}")
+    if args.gl_iters < 1:
+        raise CLIError(f"--gl-iters must be >= 1, got {args.gl_iters}")
+    device = _device(args)
+    if args.int8 and device.type != "cpu":
+        raise CLIError(f"--int8 runs on the CPU; add --device cpu (the model would run on {device})")
+    check_output_file(args.out, suffixes=(".wav",))  # before the model is loaded and the sentence spoken
+    if args.plot:
+        check_output_file(args.plot, suffixes=(".png",))
     _setup(args, args.seed)
-    device = resolve_device(args.device)
     model, cfg = load_model(args.checkpoint, device)
     if args.int8:
-        if device.type != "cpu":
-            raise CLIError(f"--int8 runs on the CPU; add --device cpu (the model would run on {device})")
         from tacolib.model.int8 import quantize_decoder
 
         model = quantize_decoder(model, inplace=True)
-    vocoder = _load_wavenet(args.wavenet, device, cfg) if args.wavenet else None
+    vocoder = None
+    if args.wavenet:
+        from tacolib.vocoder.wavenet_generate import WaveNetVocoder
+
+        vocoder = WaveNetVocoder.load(args.wavenet, audio=cfg.audio, device=device)
     result = synthesize(model, args.text, vocoder=vocoder, seed=args.seed, gl_iters=args.gl_iters, max_decoder_steps=args.max_decoder_steps)
     path = save_wav(args.out, result["wav"], result["sample_rate"])
     seconds = result["wav"].numel() / result["sample_rate"]
@@ -276,14 +262,28 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate_run(args) -> int:
+    from tacolib.corpus import corpus_root, read_metadata
+    from tacolib.data import TTSDataset
+    from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
     from tacolib.synthesize import load_model
-    from tacolib.train import evaluate_free_running, evaluate_teacher_forced, load_datasets, resolve_device
 
-    _setup(args, 0)
-    model, cfg = load_model(args.checkpoint, resolve_device(args.device))
+    if args.batch_size < 1:
+        raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.n is not None and args.n < 1:
+        raise CLIError(f"--n must be >= 1, got {args.n}")
+    device = _device(args)
     if args.data:
-        cfg = cfg.override([f"data.path={args.data}"])
-    dataset = load_datasets(cfg, progress=False)[args.split]
+        if not (Path(args.data) / "metadata.csv").is_file():
+            raise CLIError(f"--data {args.data} is not a corpus folder (no metadata.csv in it); give one made by "
+                           "tacolib prepare, or leave --data out to use the checkpoint's corpus")
+        read_metadata(args.data)  # not UTF-8, no valid line: one line naming file:line, before the model is loaded
+    if args.json:
+        check_output_file(args.json)
+    _setup(args, 0)
+    model, cfg = load_model(args.checkpoint, device)
+    # the folder as it is (--data), or the checkpoint's corpus (TinySpeech is built when missing); only this split
+    root = Path(args.data) if args.data else corpus_root(cfg.data, build=True, progress=False)
+    dataset = TTSDataset(root, cfg, split=args.split).preprocess(progress=False)
     indices = list(range(len(dataset) if args.n is None else min(args.n, len(dataset))))
     if not indices:
         raise CLIError(f"the {args.split} split is empty")
@@ -294,9 +294,69 @@ def _evaluate_run(args) -> int:
     for k, v in metrics.items():
         print(f"{k:>22}: {v:.4f}" if isinstance(v, float) else f"{k:>22}: {v}")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(metrics, indent=2))
+        atomic_write(args.json, json.dumps(metrics, indent=2) + "\n")
         print(f"wrote {args.json}")
+    return 0
+
+
+# ---- quickstart ---------------------------------------------------------------------------------------------
+
+
+def _quickstart_args(p: argparse.ArgumentParser) -> None:
+    from tacolib.quickstart import DEFAULT_MINUTES, DEFAULT_OUT, FAST_MINUTES
+    from tacolib.threads import MAX_TUNED_THREADS
+
+    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"output folder (default: {DEFAULT_OUT}); a run there is resumed or re-used")
+    p.add_argument("--minutes", type=float, default=None,
+                   help=f"training time budget in minutes, over all runs into --out (default: {DEFAULT_MINUTES:g}; {FAST_MINUTES:g} with --fast); "
+                        "a larger value continues a finished run")
+    p.add_argument("--text", action="append", default=[], metavar="TEXT", help="also speak this sentence (quote it; repeatable)")
+    _add_device(p)
+    p.add_argument("--threads", type=int, default=None, help=f"torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else training measures 1 vs up to {MAX_TUNED_THREADS} and keeps the faster)")
+    p.add_argument("--fast", action="store_true", help="CI-sized run: small corpus and budget (also TACOLIB_FAST=1); checks the plumbing, not the voice")
+    p.add_argument("--max-steps", type=int, default=None, help="cap on training steps (default: the preset's train.max_steps)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/run/tb (slower validations)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _quickstart_run(args) -> int:
+    """Run :func:`tacolib.quickstart.quickstart` and print where the results are.
+
+    Exit status 0 when the pipeline ran (whether or not the alignment generalized: the
+    report says which), 130 when training was interrupted, 1 when it diverged.
+    """
+    import shlex
+
+    from tacolib.progress import minutes_seconds
+    from tacolib.quickstart import quickstart
+    from tacolib.report import headline
+    from tacolib.runtime import fast_mode, setup
+    from tacolib.train import TrainingDiverged
+
+    fast = bool(args.fast) or fast_mode()
+    setup(seed=0, threads=1)  # seeds; quickstart() sets the threads (see its docstring)
+    argv = sys.argv[1:]
+    command = "tacolib " + shlex.join(argv) if argv[:1] == ["quickstart"] else "tacolib quickstart"
+    try:
+        m = quickstart(
+            out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, threads=args.threads,
+            max_steps=args.max_steps, seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard,
+            command=command,
+        )
+    except TrainingDiverged as e:  # names the last good checkpoint
+        print(f"tacolib quickstart: {e}", file=sys.stderr)
+        return 1
+    if m.get("status") == "interrupted":
+        return 130
+    out = Path(args.out)
+    print(headline(m))
+    for p in m["problems"]:
+        print(f"  - {p}")
+    st = m["stages_s"]
+    print("stage wall times: " + ", ".join(f"{k} {v:.0f} s" + (" (re-used)" if k in m["reused"] else "") for k, v in st.items())
+          + f"; total {minutes_seconds(m['total_s'])} min")
+    print(f"Results are in {out}/ : open {out / 'report.html'} (metrics: {out / 'metrics.json'})")
     return 0
 
 
@@ -308,15 +368,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable, list[str]]] = {
     "train": ("train a model (preset + overrides), resumable, TensorBoard logs", _train_args, _train_run, []),
     "synthesize": ("speak a sentence with a trained checkpoint -> wav (+ plot)", _synthesize_args, _synthesize_run, []),
     "evaluate": ("teacher-forced and free-running metrics on the held-out split", _evaluate_args, _evaluate_run, []),
-    # the course's main job (tacolib/quickstart.py, issue 9)
-    "quickstart": ("build TinySpeech, train the tiny model, speak held-out sentences, write a report", lambda p: _quickstart().add_arguments(p), lambda a: _quickstart().run(a), []),
+    "quickstart": ("build TinySpeech, train the tiny model, speak held-out sentences, write a report", _quickstart_args, _quickstart_run, []),
 }
-
-
-def _quickstart():
-    from tacolib import quickstart
-
-    return quickstart
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -338,8 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # errors that are the user's (bad paths, values, configs): one line, no traceback
-# (DownloadError: offline, HTTP error, bad checksum -- the message says what to do)
-_USER_ERRORS = (CLIError, CheckpointError, DownloadError, FileNotFoundError, ValueError, KeyError)
+# (DownloadError: offline, HTTP error, bad checksum -- the message says what to do;
+# OutputError: full, read-only or forbidden location; ForeignFolderError: a corpus folder
+# tacolib did not make; RunLockedError: another run holds the run folder, its pid named)
+_USER_ERRORS = (CLIError, CheckpointError, DownloadError, OutputError, ForeignFolderError, RunLockedError, FileNotFoundError,
+                ValueError, KeyError)
 
 
 def main(argv: list[str] | None = None) -> int:

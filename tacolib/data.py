@@ -4,7 +4,7 @@
 
     <root>/metadata.csv + wavs/ ──TTSDataset──► {"id", "text", "tokens" (T_in,), "mel" (T_out, n_mels)}
                                 ──collate────► batch dict (see CONTRIBUTING.md)
-    lengths ──LengthBatchSampler("random" | "bucket" | "sorted")──► lists of indices
+    batches of indices (tacolib.samplers) ──make_loader──► batch dicts
 
 Mels are computed once and cached as ``.npy`` files (the seed's preprocessing step)
 under ``data_dir()/cache/mels/<corpus>-<hash of its path>/<hash of the audio config>/``,
@@ -17,7 +17,11 @@ file and the reason; never a silent wrong batch):
 
 * metadata line with the wrong number of fields, empty or duplicate id: skipped
   (:func:`tacolib.corpus.read_metadata`);
-* missing wav, or a file libsndfile cannot open: skipped when the dataset is built;
+* missing wav, a file libsndfile cannot open, or a truncated wav (its header promises
+  more samples than it holds, :func:`tacolib.audio.audio_info`): skipped when the
+  dataset is built;
+* a clip longer than ``cfg.data.max_seconds`` (20 s by default; a stray 10-minute
+  recording): skipped when the dataset is built;
 * a wav that opens but cannot be decoded (truncated, NaN) when first loaded:
   ``__getitem__`` returns None and :func:`collate` drops it (the batch is smaller);
   :meth:`TTSDataset.preprocess` finds all such files up front and removes them;
@@ -34,34 +38,34 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths, lengths_to_mask, make_gate_targets
+from tacolib.runtime import data_dir, ljspeech_sample_dir
+from tacolib.safe_io import atomic_open, atomic_write
+from tacolib.samplers import make_sampler
 from tacolib.symbols import PAD_ID
 
 __all__ = [
     "TTSDataset",
     "collate",
     "make_collate",
-    "LengthBatchSampler",
-    "make_sampler",
     "make_loader",
+    "to_device",
+    "load_datasets",
+    "corpus_by_name",
     "example_batch",
     "audio_config_hash",
-    "SAMPLERS",
 ]
 
 logger = logging.getLogger("tacolib.data")
-
-SAMPLERS = ("random", "bucket", "sorted", "sequential")
-
 
 def audio_config_hash(cfg_audio) -> str:
     """12 hex digits identifying every setting of an :class:`~tacolib.config.AudioConfig`."""
@@ -70,8 +74,6 @@ def audio_config_hash(cfg_audio) -> str:
 
 
 def _default_cache_dir(root: Path, cfg_audio) -> Path:
-    from tacolib.runtime import data_dir
-
     root = root.resolve()
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", root.name)[:40]
     key = hashlib.sha256(str(root).encode()).hexdigest()[:8]
@@ -123,8 +125,7 @@ class TTSDataset(torch.utils.data.Dataset):
         split: str = "train",
         cache_dir: str | Path | None | bool = None,
     ):
-        import soundfile as sf
-
+        from tacolib.audio import AudioError, audio_info
         from tacolib.corpus import read_metadata, split_ids
         from tacolib.text import normalize, text_to_ids
 
@@ -165,15 +166,19 @@ class TTSDataset(torch.utils.data.Dataset):
                 self._skip(u.id, f"wav file missing: {u.wav}")
                 continue
             try:
-                info = sf.info(str(u.wav))
-            except Exception as e:  # libsndfile cannot open it
-                self._skip(u.id, f"{u.wav}: not readable audio ({e})")
+                info = audio_info(u.wav)
+            except AudioError as e:  # libsndfile cannot open it, or a truncated wav
+                self._skip(u.id, str(e))
                 continue
             if info.frames == 0:
                 self._skip(u.id, f"{u.wav}: holds no samples")
                 continue
+            seconds = info.frames / info.samplerate
+            if cfg.data.max_seconds and seconds > cfg.data.max_seconds:
+                self._skip(u.id, f"{u.wav}: {seconds:.1f} s > data.max_seconds={cfg.data.max_seconds:g}")
+                continue
             try:
-                text = normalize(u.normalized)
+                text = normalize(u.normalized, cfg.text)
             except ValueError as e:
                 self._skip(u.id, f"transcript not speakable: {e}")
                 continue
@@ -230,7 +235,7 @@ class TTSDataset(torch.utils.data.Dataset):
         cache = self._cache_path(uid)
         if cache is not None and cache.is_file() and cache.stat().st_mtime >= wav_path.stat().st_mtime:
             try:
-                return torch.from_numpy(np.load(cache))
+                return torch.from_numpy(np.load(cache, allow_pickle=False))  # never unpickles objects
             except (ValueError, OSError):
                 logger.warning("%s: unreadable mel cache, recomputing", cache)
         a = self.cfg.audio
@@ -240,10 +245,9 @@ class TTSDataset(torch.utils.data.Dataset):
             cache.parent.mkdir(parents=True, exist_ok=True)
             cfg_file = cache.parent / "audio_config.json"
             if not cfg_file.exists():
-                _atomic_write(cfg_file, json.dumps(dataclasses.asdict(a), indent=2).encode())
-            tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, mel.numpy())
-            os.replace(tmp, cache)
+                atomic_write(cfg_file, json.dumps(dataclasses.asdict(a), indent=2))
+            with atomic_open(cache, durable=False) as f:  # a cache: an unreadable one is recomputed
+                np.save(f, mel.numpy())
         self.lengths[index] = int(mel.shape[0])
         return mel
 
@@ -285,12 +289,6 @@ class TTSDataset(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         return f"TTSDataset({str(self.root)!r}, split={self.split!r}, {len(self)} utterances)"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 # ---- batching ----------------------------------------------------------------------
@@ -342,16 +340,15 @@ def collate(items: Sequence[dict | None], cfg: Config) -> dict:
         bad = [it["id"] for it in kept if it["mel"].shape[0] < 1]
         raise ValueError(f"collate: empty mel for {bad}")
     T_in = int(text_lengths.max())
-    T_out = -(-int(mel_lengths.max()) // r) * r  # round up to a multiple of r
+    T_out = int(decoder_lengths(mel_lengths.max(), r)) * r  # rounded up to a multiple of r
 
     text = torch.full((B, T_in), PAD_ID, dtype=torch.long)  # (B, T_in)
     mel = torch.full((B, T_out, n_mels), float(cfg.audio.pad_value), dtype=torch.float32)  # (B, T_out, n_mels)
     for b, it in enumerate(kept):
         text[b, : text_lengths[b]] = it["tokens"]
         mel[b, : mel_lengths[b]] = torch.as_tensor(it["mel"], dtype=torch.float32)
-    frames = torch.arange(T_out).unsqueeze(0)  # (1, T_out)
-    mel_mask = frames < mel_lengths.unsqueeze(1)  # (B, T_out)
-    gate_targets = (frames >= (mel_lengths - 1).unsqueeze(1)).float()  # (B, T_out)
+    mel_mask = lengths_to_mask(mel_lengths, T_out)  # (B, T_out)
+    gate_targets = make_gate_targets(mel_lengths, T_out)  # (B, T_out)
     return {
         "text": text,
         "text_lengths": text_lengths,
@@ -369,127 +366,82 @@ def make_collate(cfg: Config) -> functools.partial:
     return functools.partial(collate, cfg=cfg)
 
 
-# ---- samplers ----------------------------------------------------------------------
-
-
-class LengthBatchSampler(torch.utils.data.Sampler):
-    """Yields batches (lists of indices) in one of four orders.
-
-    ``"random"``
-        Shuffle everything, cut into batches. Lengths within a batch vary widely, so
-        much of each batch is padding.
-    ``"bucket"``
-        Shuffle, cut into pools of ``bucket_size`` batches, sort each pool by length,
-        cut it into batches, shuffle the batches. Similar lengths share a batch (little
-        padding) yet every epoch sees new, randomly ordered batches.
-    ``"sorted"``
-        Sort everything by length once; the same batches in the same order every
-        epoch (the seed's setup that failed to train: the model sees short
-        utterances, then long ones, and every batch is alike).
-    ``"sequential"``
-        Dataset order, no shuffling (evaluation).
+def make_loader(
+    dataset: TTSDataset, cfg: Config, shuffle: bool = True, batch_size: int | None = None,
+    batches: Sequence[Sequence[int]] | None = None, epoch: int = 0, collate_fn=None,
+) -> torch.utils.data.DataLoader:
+    """A DataLoader of padded batches (the one path from a dataset to batch dicts).
 
     Parameters
     ----------
-    lengths : sequence of int
-        Length of each item (mel frames).
-    batch_size : int
-    kind : str
-        One of :data:`SAMPLERS`.
-    seed : int
-        Epoch ``e`` shuffles with ``seed + e``; the epoch advances on each iteration
-        (or set it with :meth:`set_epoch`).
-    drop_last : bool
-        Drop a final incomplete batch.
-    bucket_size : int
-        Batches per sorting pool for ``"bucket"``.
+    dataset : TTSDataset
+    cfg : Config
+        ``cfg.train``: ``sampler``, ``batch_size``, ``num_workers``, ``seed``.
+    shuffle : bool
+        Batches in ``cfg.train.sampler``'s order (training), else in dataset order
+        (evaluation). Ignored when ``batches`` is given.
+    batch_size : int, optional
+        Default ``cfg.train.batch_size``.
+    batches : list of lists of int, optional
+        Exactly these batches of item indices, in this order (the trainer passes its
+        share of an epoch from :func:`tacolib.samplers.epoch_batches`, from the batch
+        a resumed run stopped at).
+    epoch : int
+        Seeds the loader's own generator (``cfg.train.seed + epoch``, what worker
+        processes derive their seeds from), so loading never draws from torch's
+        global RNG and a run's dropout masks do not depend on it.
+    collate_fn : callable, optional
+        Default :func:`make_collate` of ``cfg``.
     """
-
-    def __init__(
-        self,
-        lengths: Sequence[int],
-        batch_size: int,
-        kind: str = "bucket",
-        seed: int = 0,
-        drop_last: bool = False,
-        bucket_size: int = 8,
-    ):
-        if kind not in SAMPLERS:
-            raise ValueError(f"unknown sampler kind {kind!r}; choose one of {SAMPLERS}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if len(lengths) == 0:
-            raise ValueError("cannot sample from an empty dataset")
-        self.lengths = list(lengths)
-        self.batch_size = int(batch_size)
-        self.kind = kind
-        self.seed = int(seed)
-        self.drop_last = drop_last
-        self.bucket_size = max(1, int(bucket_size))
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def _chunks(self, idx: list[int]) -> list[list[int]]:
-        out = [idx[i : i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
-        if self.drop_last and out and len(out[-1]) < self.batch_size:
-            out.pop()
-        return out
-
-    def batches(self, epoch: int) -> list[list[int]]:
-        """The batches of ``epoch`` (deterministic for a given seed and epoch)."""
-        n = len(self.lengths)
-        rng = random.Random(self.seed + epoch)
-        if self.kind == "sequential":
-            return self._chunks(list(range(n)))
-        if self.kind == "sorted":
-            return self._chunks(sorted(range(n), key=lambda i: (self.lengths[i], i)))
-        idx = list(range(n))
-        rng.shuffle(idx)
-        if self.kind == "random":
-            return self._chunks(idx)
-        pool = self.batch_size * self.bucket_size
-        batches = []
-        for start in range(0, n, pool):
-            chunk = sorted(idx[start : start + pool], key=lambda i: self.lengths[i])
-            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        if self.drop_last:
-            batches = [b for b in batches if len(b) == self.batch_size]
-        rng.shuffle(batches)
-        return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        batches = self.batches(self.epoch)
-        self.epoch += 1
-        return iter(batches)
-
-    def __len__(self) -> int:
-        return len(self.batches(self.epoch))
-
-
-def make_sampler(dataset: TTSDataset, kind: str, batch_size: int, seed: int = 0, drop_last: bool = False) -> LengthBatchSampler:
-    """A :class:`LengthBatchSampler` over ``dataset.lengths``."""
-    return LengthBatchSampler(dataset.lengths, batch_size, kind=kind, seed=seed, drop_last=drop_last)
-
-
-def make_loader(dataset: TTSDataset, cfg: Config, shuffle: bool = True, batch_size: int | None = None) -> torch.utils.data.DataLoader:
-    """A DataLoader of batches for training (``shuffle``: sampler ``cfg.train.sampler``) or
-    evaluation (dataset order), with ``cfg.train.batch_size`` (or ``batch_size``),
-    ``cfg.train.num_workers`` and ``cfg.train.seed``."""
-    bs = batch_size or cfg.train.batch_size
-    kind = cfg.train.sampler if shuffle else "sequential"
-    sampler = make_sampler(dataset, kind, min(bs, len(dataset)), seed=cfg.train.seed)
+    t = cfg.train
+    if batches is None:
+        bs = t.batch_size if batch_size is None else batch_size  # 0 is refused by the sampler, not "default"
+        batches = make_sampler(dataset, t.sampler if shuffle else "sequential", min(bs, len(dataset)), seed=t.seed)
     return torch.utils.data.DataLoader(
-        dataset,
-        batch_sampler=sampler,
-        collate_fn=make_collate(cfg),
-        num_workers=cfg.train.num_workers,
-        persistent_workers=False,
+        dataset, batch_sampler=batches, collate_fn=collate_fn or make_collate(cfg), num_workers=t.num_workers,
+        generator=torch.Generator().manual_seed(t.seed + epoch),
     )
 
 
-# ---- a real batch, for the notebooks ----------------------------------------------------
+def to_device(batch: dict, device: torch.device) -> dict:
+    """The batch with every tensor moved to ``device`` (lists of ids and texts stay)."""
+    return {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+
+
+# ---- corpora, for training and for the notebooks -----------------------------------------
+
+
+def load_datasets(cfg: Config, progress: bool = True) -> dict[str, TTSDataset]:
+    """The ``train`` and held-out ``test`` splits of the corpus ``cfg.data`` names.
+
+    TinySpeech is built on first use; LJSpeech must have been prepared
+    (``tacolib prepare ljspeech``). Every mel is computed and cached up front
+    (:meth:`TTSDataset.preprocess`): the lengths the batches are made from are then
+    exact, and an epoch's batches are the same in every session of a run.
+    """
+    from tacolib.corpus import corpus_root
+
+    root = corpus_root(cfg.data, build=True, progress=progress)
+    return {split: TTSDataset(root, cfg, split=split).preprocess(progress=progress) for split in ("train", "test")}
+
+
+def corpus_by_name(corpus: str | Path) -> Path:
+    """The folder of a corpus the notebooks name.
+
+    ``"tinyspeech"``: the fast TinySpeech (built on first use, in about a second);
+    ``"ljspeech-sample"``: the 32 real LJSpeech utterances beside the checkout
+    (FileNotFoundError when absent); anything else: a corpus folder.
+    """
+    if corpus == "tinyspeech":
+        from tacolib.corpus import tinyspeech
+
+        return tinyspeech.build("fast", progress=False)
+    if corpus in ("ljspeech-sample", "ljspeech_sample"):
+        root = ljspeech_sample_dir()
+        if root is None:
+            raise FileNotFoundError("the LJSpeech sample is not at ../shared/ljspeech-sample (set TACOLIB_LJSPEECH_SAMPLE)")
+        return root
+    return Path(corpus)
 
 
 def example_batch(cfg: Config, n: int = 4, split: str = "train", corpus: str = "tinyspeech", seed: int = 0) -> dict:
@@ -502,9 +454,8 @@ def example_batch(cfg: Config, n: int = 4, split: str = "train", corpus: str = "
         Batch size (capped at the number of utterances available).
     split : {"train", "test", "all"}
     corpus : str
-        ``"tinyspeech"`` (the fast TinySpeech, built on first use in about a second),
-        ``"ljspeech-sample"`` (the 32 real LJSpeech utterances beside the checkout;
-        FileNotFoundError when absent), or a path to any corpus folder.
+        A name or folder (:func:`corpus_by_name`): ``"tinyspeech"``,
+        ``"ljspeech-sample"``, or a path to any corpus folder.
     seed : int
         Which utterances: the same seed gives the same batch.
 
@@ -513,18 +464,6 @@ def example_batch(cfg: Config, n: int = 4, split: str = "train", corpus: str = "
     dict
         A batch as returned by :func:`collate`.
     """
-    if corpus == "tinyspeech":
-        from tacolib.corpus import tinyspeech
-
-        root = tinyspeech.build("fast", progress=False)
-    elif corpus in ("ljspeech-sample", "ljspeech_sample"):
-        from tacolib.runtime import ljspeech_sample_dir
-
-        root = ljspeech_sample_dir()
-        if root is None:
-            raise FileNotFoundError("the LJSpeech sample is not at ../shared/ljspeech-sample (set TACOLIB_LJSPEECH_SAMPLE)")
-    else:
-        root = Path(corpus)
-    ds = TTSDataset(root, cfg, split=split)
+    ds = TTSDataset(corpus_by_name(corpus), cfg, split=split)
     picks = sorted(random.Random(seed).sample(range(len(ds)), min(n, len(ds))))
     return collate([ds[i] for i in picks], cfg)

@@ -11,12 +11,13 @@ The library keeps global state, so calls are serialized with a lock.
 from __future__ import annotations
 
 import ctypes
-import os
 import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
+
+from tacolib.safe_io import atomic_write
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -82,9 +83,7 @@ def _steady_voice_file(language: str) -> Path:
     path = folder / f"{language}.voice"
     content = f"name tacolib-{language}\nlanguage {language}\nflutter 0\nroughness 0\n"
     if not path.is_file() or path.read_text() != content:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(content)
-        os.replace(tmp, path)
+        atomic_write(path, content)
     return path
 
 

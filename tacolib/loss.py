@@ -36,72 +36,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tacolib.masks import decoder_lengths, lengths_to_mask, make_gate_targets
+
 __all__ = [
-    "sequence_mask",
-    "make_gate_targets",
-    "decoder_lengths",
     "masked_mse",
     "masked_bce_with_logits",
     "guided_attention_weights",
     "guided_attention_loss",
     "Tacotron2Loss",
 ]
-
-
-# ---- masks and targets -----------------------------------------------------------
-
-
-def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """True on the first ``lengths[b]`` positions of each row.
-
-    Parameters
-    ----------
-    lengths : torch.Tensor
-        ``(B,)`` integer lengths.
-    max_len : int, optional
-        Width of the mask; defaults to ``lengths.max()``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, max_len)`` bool.
-    """
-    lengths = torch.as_tensor(lengths)
-    if lengths.dim() != 1:
-        raise ValueError(f"sequence_mask: lengths must be 1-D (B,), got shape {tuple(lengths.shape)}")
-    if max_len is None:
-        max_len = int(lengths.max()) if lengths.numel() else 0
-    steps = torch.arange(max_len, device=lengths.device)  # (T,)
-    return steps[None, :] < lengths[:, None]  # (B, T)
-
-
-def make_gate_targets(mel_lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Stop-token targets: 1.0 from the last real frame on (padding included), else 0.0.
-
-    Parameters
-    ----------
-    mel_lengths : torch.Tensor
-        ``(B,)`` true frame counts (each >= 1).
-    max_len : int
-        ``T_out``, the padded length.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, T_out)`` float, the ``gate_targets`` of a batch.
-    """
-    mel_lengths = torch.as_tensor(mel_lengths)
-    if (mel_lengths < 1).any():
-        raise ValueError(f"make_gate_targets: every mel length must be >= 1, got {mel_lengths.tolist()}")
-    frames = torch.arange(max_len, device=mel_lengths.device)  # (T_out,)
-    return (frames[None, :] >= (mel_lengths[:, None] - 1)).float()  # (B, T_out)
-
-
-def decoder_lengths(mel_lengths: torch.Tensor, r: int) -> torch.Tensor:
-    """Valid decoder steps per utterance: ``ceil(mel_lengths / r)``, ``(B,)`` long."""
-    if r < 1:
-        raise ValueError(f"decoder_lengths: r must be >= 1, got {r}")
-    return torch.div(torch.as_tensor(mel_lengths) + r - 1, r, rounding_mode="floor").long()
 
 
 # ---- the terms ---------------------------------------------------------------------
@@ -199,7 +142,7 @@ def guided_attention_weights(
     x = n[None, None, :] / text_lengths.float().clamp(min=1)[:, None, None]  # (B, 1, T_in)
     y = t[None, :, None] / dec_lengths.float().clamp(min=1)[:, None, None]  # (B, T_dec, 1)
     w = 1.0 - torch.exp(-((x - y) ** 2) / (2.0 * sigma**2))  # (B, T_dec, T_in)
-    mask = sequence_mask(dec_lengths, max_dec_len)[:, :, None] & sequence_mask(text_lengths, max_text_len)[:, None, :]
+    mask = lengths_to_mask(dec_lengths, max_dec_len)[:, :, None] & lengths_to_mask(text_lengths, max_text_len)[:, None, :]
     return w * mask
 
 
@@ -322,7 +265,7 @@ class Tacotron2Loss(nn.Module):
         T_out = target.shape[1]
         mask = batch.get("mel_mask")
         if mask is None:
-            mask = sequence_mask(batch["mel_lengths"], T_out)
+            mask = lengths_to_mask(batch["mel_lengths"], T_out)
         gate_targets = batch.get("gate_targets")
         if gate_targets is None:
             gate_targets = make_gate_targets(batch["mel_lengths"], T_out)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import torch
 
+from tacolib.masks import lengths_to_mask
+
 __all__ = [
     "ALIGNED",
     "focus",
@@ -61,8 +63,8 @@ def _prepare(alignments, text_lengths=None, dec_lengths=None):
     dl = torch.as_tensor(dec_lengths).reshape(-1).long().clamp(1, T_dec).to(a.device)
     if tl.numel() != B or dl.numel() != B:
         raise ValueError(f"lengths must have B={B} entries, got text_lengths {tl.numel()} and dec_lengths {dl.numel()}")
-    step_mask = torch.arange(T_dec, device=a.device)[None, :] < dl[:, None]  # (B, T_dec)
-    pos_mask = torch.arange(T_in, device=a.device)[None, :] < tl[:, None]  # (B, T_in)
+    step_mask = lengths_to_mask(dl, T_dec)  # (B, T_dec)
+    pos_mask = lengths_to_mask(tl, T_in)  # (B, T_in)
     return a, tl, dl, step_mask, pos_mask
 
 

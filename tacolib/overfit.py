@@ -29,13 +29,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from tacolib.loss import Tacotron2Loss, decoder_lengths
+from tacolib.loss import Tacotron2Loss
+from tacolib.masks import decoder_lengths
 from tacolib.metrics import alignment_metrics, is_aligned
+from tacolib.schedule import make_optimizer
 
 if TYPE_CHECKING:
     from tacolib.config import Config
 
-__all__ = ["OVERFIT_LR", "Snapshot", "OverfitHistory", "overfit_config", "pick_batch", "make_optimizer", "overfit"]
+__all__ = ["OVERFIT_LR", "Snapshot", "OverfitHistory", "overfit_config", "pick_batch", "overfit"]
 
 #: Learning rate for memorizing one batch. Twice the ``tiny`` preset's 2e-3, which
 #: is meant for random batches: one fixed batch gives noise-free gradients, so a
@@ -153,8 +155,9 @@ def pick_batch(cfg, n: int = 6, corpus: str = "tinyspeech", split: str = "train"
     n : int
         Utterances in the batch.
     corpus : str
-        ``"tinyspeech"`` (the fast TinySpeech, built on first use), ``"ljspeech-sample"``
-        (the real recordings beside the checkout) or a corpus folder.
+        A name or folder (:func:`tacolib.data.corpus_by_name`): ``"tinyspeech"`` (the
+        fast TinySpeech, built on first use), ``"ljspeech-sample"`` (the real
+        recordings beside the checkout) or a corpus folder.
     split : str
         ``"train"``, ``"test"`` or ``"all"``.
     shortest : bool
@@ -168,23 +171,10 @@ def pick_batch(cfg, n: int = 6, corpus: str = "tinyspeech", split: str = "train"
         A batch from :func:`tacolib.data.collate`.
     """
     import random
-    from pathlib import Path
 
-    from tacolib.data import TTSDataset, collate
+    from tacolib.data import TTSDataset, collate, corpus_by_name
 
-    if corpus == "tinyspeech":
-        from tacolib.corpus import tinyspeech
-
-        root = tinyspeech.build("fast", progress=False)
-    elif corpus in ("ljspeech-sample", "ljspeech_sample"):
-        from tacolib.runtime import ljspeech_sample_dir
-
-        root = ljspeech_sample_dir()
-        if root is None:
-            raise FileNotFoundError("pick_batch: the LJSpeech sample is not at ../shared/ljspeech-sample (set TACOLIB_LJSPEECH_SAMPLE)")
-    else:
-        root = Path(corpus)
-    ds = TTSDataset(root, cfg, split=split)
+    ds = TTSDataset(corpus_by_name(corpus), cfg, split=split)
     if n < 1:
         raise ValueError(f"pick_batch: n must be >= 1, got {n}")
     if shortest:
@@ -192,14 +182,6 @@ def pick_batch(cfg, n: int = 6, corpus: str = "tinyspeech", split: str = "train"
     else:
         picks = random.Random(seed).sample(range(len(ds)), min(n, len(ds)))
     return collate([ds[i] for i in picks], cfg)
-
-
-def make_optimizer(model: torch.nn.Module, cfg, lr: float | None = None) -> torch.optim.Optimizer:
-    """Adam with the ``train`` section's betas, eps and weight decay."""
-    t = cfg.train
-    return torch.optim.Adam(
-        model.parameters(), lr=t.lr if lr is None else lr, betas=tuple(t.adam_betas), eps=t.adam_eps, weight_decay=t.weight_decay
-    )
 
 
 def _snapshot(step, seconds, out, batch, r, metrics, loss) -> Snapshot:
@@ -271,7 +253,7 @@ def overfit(
     if steps < 1:
         raise ValueError(f"overfit: steps must be >= 1, got {steps}")
     criterion = criterion if criterion is not None else Tacotron2Loss.from_config(cfg)
-    opt = make_optimizer(model, cfg, lr)
+    opt = make_optimizer(model, cfg.train, lr)
     hist = OverfitHistory()
     held = 0
     bar = None

@@ -1,4 +1,7 @@
-"""Learning-rate schedules: constant at first, then a dynamic (decaying) rate.
+"""The optimizer and its learning-rate schedule: Adam, constant at first, then a dynamic (decaying) rate.
+
+:func:`make_optimizer` is the one Adam builder (the trainer and the single-batch
+overfit both use it).
 
 The seed's advice: "from a specific learning step, use a dynamic learning rate". A
 Tacotron first has to *align* (learn which input symbol each decoder step reads), and
@@ -30,7 +33,15 @@ from tacolib.config import TrainConfig
 
 SCHEDULES = ("none", "exponential", "noam")
 
-__all__ = ["SCHEDULES", "learning_rate", "make_scheduler"]
+__all__ = ["SCHEDULES", "make_optimizer", "learning_rate", "make_scheduler"]
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float | None = None) -> torch.optim.Adam:
+    """Adam over ``model``'s parameters with ``cfg``'s ``lr`` (or ``lr``), ``adam_betas``,
+    ``adam_eps`` and ``weight_decay`` (``cfg`` is a config's ``train`` section)."""
+    return torch.optim.Adam(
+        model.parameters(), lr=cfg.lr if lr is None else lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps, weight_decay=cfg.weight_decay
+    )
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:

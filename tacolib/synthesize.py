@@ -1,6 +1,7 @@
 """Text to speech from a trained checkpoint: text -> mel -> waveform.
 
-    text ─► Tacotron2.inference ─► mel (T, n_mels) ─► Griffin-Lim (or a WaveNet) ─► wav
+    text ─► Tacotron2.inference ─► mel (T, n_mels) ─► vocoder.generate ─► wav
+                                                      (GriffinLimVocoder, or a WaveNetVocoder)
 
 Used by ``tacolib synthesize``, ``tacolib evaluate`` and the quickstart.
 
@@ -14,14 +15,18 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
 from tacolib import checkpoint as ckpt
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths
+from tacolib.model import Tacotron2
+from tacolib.runtime import resolve_device
+from tacolib.vocoder.griffin_lim import GriffinLimVocoder
 
-__all__ = ["load_model", "synthesize", "plot_result"]
+__all__ = ["Vocoder", "load_model", "synthesize", "plot_result"]
 
 
 def load_model(checkpoint: str | Path, device: str | torch.device | None = None) -> tuple[torch.nn.Module, Config]:
@@ -39,9 +44,6 @@ def load_model(checkpoint: str | Path, device: str | torch.device | None = None)
     tacolib.checkpoint.CheckpointError
         Missing, corrupt or foreign file.
     """
-    from tacolib.model import Tacotron2
-    from tacolib.train import resolve_device
-
     path = Path(checkpoint)
     if path.is_dir():
         for candidate in (path / "checkpoints" / "best.pt", path / "best.pt"):
@@ -63,26 +65,16 @@ def load_model(checkpoint: str | Path, device: str | torch.device | None = None)
     return model, cfg
 
 
-def _vocode(mel: torch.Tensor, cfg: Config, vocoder: Any = None, gl_iters: int = 60) -> torch.Tensor:
-    """(T, n_mels) scaled mel -> (T_samples,) waveform on CPU."""
-    if vocoder is None or vocoder == "griffin_lim":
-        from tacolib.vocoder.griffin_lim import mel_to_audio
+class Vocoder(Protocol):
+    """What :func:`synthesize` needs of a vocoder (:class:`~tacolib.vocoder.griffin_lim.GriffinLimVocoder`,
+    :class:`~tacolib.vocoder.wavenet_generate.WaveNetVocoder`)."""
 
-        a = cfg.audio
-        mel = mel.float().cpu()
-        n = mel.shape[0]
-        short = a.n_fft // a.hop_length + 1 - n  # an STFT window needs a few frames
-        if short > 0:  # pad with silence, cut afterwards
-            mel = torch.cat([mel, torch.full((short, mel.shape[1]), -a.max_abs_value)])
-        wav = torch.as_tensor(mel_to_audio(mel, a, n_iter=gl_iters)).reshape(-1)
-        return wav[: n * a.hop_length] if short > 0 else wav
-    # a neural vocoder: anything with .generate(mel) -> (T_samples,) (e.g. tacolib's WaveNet)
-    with torch.no_grad():
-        return torch.as_tensor(vocoder.generate(mel)).reshape(-1).float().cpu()
+    def generate(self, mel: torch.Tensor) -> torch.Tensor:
+        """Scaled mel ``(T_frames, n_mels)`` -> waveform ``(T_samples,)`` in [-1, 1]."""
 
 
 @torch.no_grad()
-def synthesize(model: torch.nn.Module, text: str, vocoder: Any = None, seed: int = 0, gl_iters: int = 60, max_decoder_steps: int | None = None) -> dict[str, Any]:
+def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None = None, seed: int = 0, gl_iters: int = 60, max_decoder_steps: int | None = None) -> dict[str, Any]:
     """Speak one sentence.
 
     Parameters
@@ -91,8 +83,11 @@ def synthesize(model: torch.nn.Module, text: str, vocoder: Any = None, seed: int
         In eval mode (see :func:`load_model`).
     text : str
         Raw text; ``tacolib.text`` normalizes it.
-    vocoder : None, "griffin_lim", or an object with ``generate(mel)``
-        Default: Griffin-Lim with ``gl_iters`` iterations.
+    vocoder : Vocoder, optional
+        Any object with ``generate(mel) -> wav`` (:class:`Vocoder`), e.g. a
+        :class:`~tacolib.vocoder.wavenet_generate.WaveNetVocoder`. Default (None or
+        ``"griffin_lim"``): a :class:`~tacolib.vocoder.griffin_lim.GriffinLimVocoder`
+        with ``gl_iters`` iterations.
     seed : int
         Seeds the prenet's dropout (always on at inference): the same seed gives the
         same speech.
@@ -115,12 +110,14 @@ def synthesize(model: torch.nn.Module, text: str, vocoder: Any = None, seed: int
     r = cfg.model.r
     ids, lengths = model.encode_text(text)
     mel = out["mel_postnet"][0, :L].float().cpu()
-    wav = _vocode(mel, cfg, vocoder, gl_iters)
+    if vocoder is None or vocoder == "griffin_lim":
+        vocoder = GriffinLimVocoder(cfg.audio, n_iter=gl_iters)
+    wav = torch.as_tensor(vocoder.generate(mel)).reshape(-1).float().cpu()
     return {
         "wav": wav.clamp(-1, 1),
         "sample_rate": cfg.audio.sample_rate,
         "mel": mel,
-        "alignment": out["alignments"][0, : (L + r - 1) // r, : int(lengths[0])].float().cpu(),
+        "alignment": out["alignments"][0, : int(decoder_lengths(L, r)), : int(lengths[0])].float().cpu(),
         "gate_logits": out["gate_logits"][0, :L].float().cpu(),
         "length": L,
         "stop_reason": out["stop_reason"][0],
@@ -142,7 +139,5 @@ def plot_result(result: dict[str, Any], path: str | Path | None = None):
     fig.suptitle(result["text"][:100], fontsize=9)
     fig.tight_layout()
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        viz.save_figure(fig, path, dpi=110)
     return fig

@@ -19,12 +19,12 @@ import torch
 
 import tacolib
 from tacolib.loss import Tacotron2Loss
-from tacolib.model import Tacotron2, lengths_to_mask
+from tacolib.masks import lengths_to_mask, make_gate_targets
+from tacolib.model import Tacotron2
 from tacolib.model.tacotron2 import readable_paths, set_fast_paths
 from tacolib.model import onednn
 from tacolib.model.encoder import bidirectional_lstm
 from tacolib.model.onednn import PackedLinear, linear, matmul_tn
-from tacolib.model.recurrence import fast_path_blocker
 
 
 def _model(r: int, learn_initial_states: bool = False, dtype=torch.float64, **model):
@@ -49,7 +49,7 @@ def _batch(cfg, dtype=torch.float64, text_lengths=(13, 9, 4), mel_lengths=(31, 1
     text = torch.randint(2, cfg.text.n_symbols, (B, T_in), generator=g) * lengths_to_mask(tl, T_in)
     mask = lengths_to_mask(ml, T_out)
     mel = torch.where(mask[..., None], torch.rand(B, T_out, n_mels, generator=g, dtype=dtype) * 8 - 4, cfg.audio.pad_value)
-    gate = (torch.arange(T_out)[None] >= (ml[:, None] - 1)).to(dtype)
+    gate = make_gate_targets(ml, T_out).to(dtype)
     return {"text": text, "text_lengths": tl, "mel": mel, "mel_lengths": ml, "gate_targets": gate, "mel_mask": mask}
 
 
@@ -163,7 +163,7 @@ def test_autocast_runs_the_recurrence_in_float32():
 def test_unsupported_setups_fall_back_to_the_readable_loop():
     cfg, net = _model(2)
     net.decoder.decoder_rnn.zoneout = 0.2  # differs from the attention LSTM's
-    assert "zoneout" in fast_path_blocker(net.decoder)
+    assert "zoneout" in net.decoder.fast_path_blocker()
     batch = _batch(cfg)
     memory = torch.randn(3, 13, cfg.model.encoder_embedding_dim, dtype=torch.float64)
     outs = []
@@ -175,7 +175,7 @@ def test_unsupported_setups_fall_back_to_the_readable_loop():
         assert torch.equal(outs[0][k], outs[1][k]), f"{k}: the fallback is not the readable loop"
     net.decoder.decoder_rnn.zoneout = net.decoder.attention_rnn.zoneout
     net.decoder.decoder_rnn.eval()
-    assert "train/eval" in fast_path_blocker(net.decoder)
+    assert "train/eval" in net.decoder.fast_path_blocker()
 
 
 def test_config_switch_and_readable_paths():
@@ -237,3 +237,52 @@ def test_products_match_torch(dtype):
     torch.nn.functional.linear(x2, w2, b2).square().sum().backward()
     for got, want in ((xg.grad, x2.grad), (wg.grad, w2.grad), (bg.grad, b2.grad)):
         torch.testing.assert_close(got, want, rtol=tol["rtol"] * 10, atol=tol["atol"] * 10)
+
+
+def test_a_decoder_with_its_own_step_or_boxes_runs_the_readable_loop():
+    """The fast twin computes tacolib's own step: a learner's step or swapped-in box must be what runs."""
+    from tacolib.model.attention import LocationSensitiveAttention
+    from tacolib.model.decoder import Decoder
+
+    cfg, net = _model(2)
+    batch = _batch(cfg)
+    memory = torch.randn(3, 13, cfg.model.encoder_embedding_dim, dtype=torch.float64)
+    calls = []
+
+    class LearnersDecoder(Decoder):
+        def step(self, *args, **kwargs):
+            calls.append(1)
+            return super().step(*args, **kwargs)
+
+    class LearnersAttention(LocationSensitiveAttention):
+        def forward(self, *args, **kwargs):
+            calls.append(2)
+            return super().forward(*args, **kwargs)
+
+    assert net.decoder.fast_path_blocker() is None
+    net.decoder.__class__ = LearnersDecoder
+    assert "LearnersDecoder.step" in net.decoder.fast_path_blocker()
+    net.decoder(memory, batch["text_lengths"], batch["mel"])
+    assert len(calls) == batch["mel"].shape[1] // 2
+    net.decoder.__class__ = Decoder
+    net.decoder.attention.__class__ = LearnersAttention
+    assert "decoder.attention is a" in net.decoder.fast_path_blocker()
+    calls.clear()
+    net.decoder(memory, batch["text_lengths"], batch["mel"])
+    assert calls == [2] * (batch["mel"].shape[1] // 2)
+
+
+def test_an_encoder_lstm_that_is_not_nn_lstm_runs_as_given():
+    cfg, net = _model(2)
+    batch = _batch(cfg)
+    seen = []
+    lstm = net.encoder.lstm
+
+    class LearnersLSTM(torch.nn.LSTM):
+        def forward(self, *args, **kwargs):
+            seen.append(1)
+            return super().forward(*args, **kwargs)
+
+    lstm.__class__ = LearnersLSTM
+    net.encoder(batch["text"], batch["text_lengths"])
+    assert seen == [1]

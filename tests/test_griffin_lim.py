@@ -10,6 +10,7 @@ import tacolib
 from tacolib.audio import mel_spectrogram, stft_magnitude
 from tacolib.espeak import synthesize
 from tacolib.vocoder.griffin_lim import (
+    GriffinLimVocoder,
     griffin_lim,
     mel_to_audio,
     mel_to_magnitude,
@@ -128,6 +129,22 @@ def test_nnls_fits_the_mel_at_least_as_well_as_pinv(cfg, speech):
 def test_bad_magnitude_raises(cfg, bad, match):
     with pytest.raises((ValueError, TypeError), match=match):
         griffin_lim(bad, cfg, n_iter=1)
+
+
+def test_vocoder_object_pads_a_mel_shorter_than_one_window_and_cuts_back(cfg, speech):
+    mel = mel_spectrogram(speech, cfg)  # (T, n_mels)
+    voc = GriffinLimVocoder(cfg, n_iter=4)
+    wav = voc.generate(mel)
+    assert wav.shape == ((mel.shape[0] - 1) * cfg.hop_length,) and wav.dtype == torch.float32
+    assert torch.equal(wav, mel_to_audio(mel, cfg, n_iter=4).clamp(-1, 1)), "a long mel: plain Griffin-Lim"
+    window = cfg.n_fft // cfg.hop_length + 1
+    with pytest.raises(ValueError):  # what the vocoder object spares its callers
+        mel_to_audio(mel[:1], cfg, n_iter=4)
+    for n in (1, 2, window - 1):
+        short = voc.generate(mel[:n])
+        assert short.shape == (n * cfg.hop_length,), "padded with silence, cut to the frames' own span"
+        assert short.abs().max() <= 1.0
+    assert voc.generate(mel[:window]).shape == ((window - 1) * cfg.hop_length,), "one window: no padding"
 
 
 def test_bad_arguments_raise(cfg):

@@ -10,14 +10,12 @@ import torch
 import tacolib
 from tacolib.loss import (
     Tacotron2Loss,
-    decoder_lengths,
     guided_attention_loss,
     guided_attention_weights,
-    make_gate_targets,
     masked_bce_with_logits,
     masked_mse,
-    sequence_mask,
 )
+from tacolib.masks import lengths_to_mask, make_gate_targets
 
 
 def _diagonal(T_dec, T_in):
@@ -33,7 +31,7 @@ def _batch_and_outputs(lengths=(12, 7), n_mels=5, r=3, T_in=(6, 4), pad=-4.1):
     B = len(lengths)
     T_out = math.ceil(max(lengths) / r) * r
     mel = torch.randn(B, T_out, n_mels)
-    mask = sequence_mask(torch.tensor(lengths), T_out)
+    mask = lengths_to_mask(torch.tensor(lengths), T_out)
     mel[~mask] = pad
     batch = {
         "mel": mel,
@@ -57,19 +55,9 @@ def _batch_and_outputs(lengths=(12, 7), n_mels=5, r=3, T_in=(6, 4), pad=-4.1):
     return batch, out
 
 
-def test_sequence_mask_and_gate_targets():
-    m = sequence_mask(torch.tensor([3, 1]), 4)
-    assert m.tolist() == [[True, True, True, False], [True, False, False, False]]
-    g = make_gate_targets(torch.tensor([3, 1]), 4)
-    assert g.tolist() == [[0, 0, 1, 1], [1, 1, 1, 1]]
-    with pytest.raises(ValueError, match="must be >= 1"):
-        make_gate_targets(torch.tensor([0]), 4)
-    assert decoder_lengths(torch.tensor([7, 9, 1]), 3).tolist() == [3, 3, 1]
-
-
 def test_masked_mse_ignores_padding_and_matches_mean_over_real_frames():
     pred, target = torch.randn(2, 6, 4), torch.randn(2, 6, 4)
-    mask = sequence_mask(torch.tensor([6, 2]), 6)
+    mask = lengths_to_mask(torch.tensor([6, 2]), 6)
     expected = torch.cat([(pred[0] - target[0]) ** 2, (pred[1, :2] - target[1, :2]) ** 2]).mean()
     assert torch.allclose(masked_mse(pred, target, mask), expected)
     # anything written into the padding changes nothing
@@ -83,7 +71,7 @@ def test_masked_mse_ignores_padding_and_matches_mean_over_real_frames():
 def test_masked_bce_pos_weight_scales_positive_frames_only():
     logits = torch.zeros(1, 4)
     targets = torch.tensor([[0.0, 0.0, 1.0, 1.0]])
-    mask = sequence_mask(torch.tensor([3]), 4)  # 2 negatives + 1 positive kept
+    mask = lengths_to_mask(torch.tensor([3]), 4)  # 2 negatives + 1 positive kept
     base = masked_bce_with_logits(logits, targets, mask, 1.0)
     weighted = masked_bce_with_logits(logits, targets, mask, 5.0)
     assert math.isclose(float(base), math.log(2), rel_tol=1e-6)

@@ -49,7 +49,7 @@ def test_overfit_reaches_a_clean_diagonal(trained):
 
 def test_aligned_model_aligns_in_eval_mode_too(trained):
     """Metrics come from training-mode passes; the model itself, in eval mode, agrees."""
-    from tacolib.loss import decoder_lengths
+    from tacolib.masks import decoder_lengths
     from tacolib.metrics import alignment_metrics
 
     cfg, batch, model, hist = trained

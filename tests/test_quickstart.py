@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tacolib import quickstart as qs
+from tacolib import report
+from tacolib.evaluate import FOCUS_MIN, N_HELDOUT, attention_end_frame, judge_sentence, pick_heldout, summarize_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,29 +49,29 @@ def _checkpoints(out: Path) -> list[Path]:
 
 def test_pick_heldout_spreads_over_lengths_and_is_fixed():
     lengths = [50, 10, 40, 30, 20, 60, 70, 80, 90]
-    picks = qs.pick_heldout(lengths, 3)
+    picks = pick_heldout(lengths, 3)
     assert len(set(picks)) == 3
     picked = [lengths[i] for i in picks]
     assert picked == sorted(picked), "shortest first"
     assert picked[0] <= 30 and 40 <= picked[1] <= 60 and picked[2] >= 70, picked
-    assert qs.pick_heldout(lengths, 3) == picks
-    assert qs.pick_heldout([5, 3], 3) == [1, 0], "fewer items than asked: all of them"
-    assert len(set(qs.pick_heldout([7] * 6, 3))) == 3, "ties still give distinct items"
+    assert pick_heldout(lengths, 3) == picks
+    assert pick_heldout([5, 3], 3) == [1, 0], "fewer items than asked: all of them"
+    assert len(set(pick_heldout([7] * 6, 3))) == 3, "ties still give distinct items"
 
 
 def _metrics(focus: list[float], frames: list[int], expected: list[int], stop: list[str]) -> dict:
     sentences = []
     for k, (f, n, e, s) in enumerate(zip(focus, frames, expected, stop)):
-        r = qs._sentence_record(k, "held-out", f"TS-{k}", f"sentence number {k}", f, n, e, s)
+        r = {"index": k, "source": "held-out", "id": f"TS-{k}", "text": f"sentence number {k}", **judge_sentence(f, n, e, s)}
         r.update(wav=f"sentences/{k}.wav", alignment_png=f"sentences/{k}_a.png", mel_png=f"sentences/{k}_m.png", seconds=1.0)
         sentences.append(r)
     m = {
         "config": "tiny", "corpus": "full", "steps": 1234, "train_minutes": 17.5, "minutes_budget": 18.0, "device": "cpu",
         "threads": 2, "cpus": 2, "train_status": "time_budget", "command": "tacolib quickstart", "run_dir": "run",
         "stages_s": {"corpus": 60.0, "train": 1050.0, "synthesize": 20.0, "report": 2.0}, "total_s": 1132.0,
-        "reused": [], "finished_utc": "now", "sentences": sentences, "heldout": qs._summary(sentences),
+        "reused": [], "finished_utc": "now", "sentences": sentences, "heldout": summarize_sentences(sentences),
     }
-    m["generalized"], m["problems"] = qs._verdict(m)
+    m["generalized"], m["problems"] = report.verdict(m)
     return m
 
 
@@ -78,7 +79,7 @@ def test_report_says_when_alignment_did_not_generalize_with_the_numbers():
     m = _metrics([0.62, 0.31, 0.70], [200, 250, 1200], [210, 240, 300], ["gate", "gate", "max_steps"])
     assert not m["generalized"]
     assert m["heldout"]["min_focus"] == pytest.approx(0.31) and m["heldout"]["n_ok"] == 1
-    html, md = qs.render_html(m), qs.render_markdown(m)
+    html, md = report.render_html(m), report.render_markdown(m)
     for text in (html, md):
         assert "did NOT generalize" in text
         assert "focus 0.31 &lt; 0.5" in text or "focus 0.31 < 0.5" in text
@@ -92,7 +93,7 @@ def test_report_counts_a_late_stop_as_a_failure_and_a_clean_run_as_a_success():
     assert not late["generalized"] and "stop error 20.0% > 10%" in " ".join(late["problems"])
     good = _metrics([0.8, 0.6, 0.55], [100, 205, 290], [104, 200, 300], ["gate"] * 3)
     assert good["generalized"] and good["problems"] == []
-    assert "Alignment generalized" in qs.render_html(good) and "NOT" not in qs.render_markdown(good)
+    assert "Alignment generalized" in report.render_html(good) and "NOT" not in report.render_markdown(good)
 
 
 # ---- the command ---------------------------------------------------------------------------------
@@ -126,19 +127,19 @@ def test_quickstart_end_to_end_then_reuse(tmp_path):
     assert m["total_s"] >= sum(m["stages_s"].values()) - 1.0
     held = [r for r in m["sentences"] if r["source"] == "held-out"]
     mine = [r for r in m["sentences"] if r["source"] == "your text"]
-    assert len(held) == qs.N_HELDOUT and len(mine) == 1 and mine[0]["text"] == "Hello, Dr. Hall."
+    assert len(held) == N_HELDOUT and len(mine) == 1 and mine[0]["text"] == "Hello, Dr. Hall."
 
     # the held-out sentences are the corpus's test split, never trained on
     corpus = ROOT / "data" / "tinyspeech-fast" if not os.environ.get("TACOLIB_DATA") else Path(os.environ["TACOLIB_DATA"]) / "tinyspeech-fast"
     test_ids = set((corpus / "test.txt").read_text().split())
-    assert {r["id"] for r in held} <= test_ids and len({r["id"] for r in held}) == qs.N_HELDOUT
+    assert {r["id"] for r in held} <= test_ids and len({r["id"] for r in held}) == N_HELDOUT
 
     for r in m["sentences"]:
         assert 0.0 <= r["focus"] <= 1.0
         assert r["frames"] >= 1 and r["expected_frames"] > 10
         assert r["stop_error"] == pytest.approx(abs(r["frames"] - r["expected_frames"]) / r["expected_frames"], abs=1e-3)
         assert r["stop_reason"] in ("gate", "max_steps")
-        assert r["focus_ok"] == (r["focus"] >= qs.FOCUS_MIN)
+        assert r["focus_ok"] == (r["focus"] >= FOCUS_MIN)
         for key in ("wav", "reference_wav"):
             data = (out / r[key]).read_bytes()
             assert data[:4] == b"RIFF" and data[8:12] == b"WAVE" and len(data) > 1000, r[key]
@@ -228,88 +229,17 @@ def test_ctrl_c_keeps_a_checkpoint_and_the_next_run_resumes(tmp_path):
     assert m["steps"] == 12 and "train" not in m["reused"]
 
 
-class _FakeTrainer:
-    """What the thread tuner reads from a Trainer: step, cfg.train, the last batch."""
-
-    def __init__(self):
-        import torch
-
-        from tacolib.config import get_config
-
-        self.cfg, self.step = get_config("tiny"), 0
-        self._last_output = ({}, {"mel": torch.zeros(16, 300, 80)})
-
-
-def _drive(tuner, seconds_per_step, steps, monkeypatch, load=0.0):
-    """Feed the tuner ``steps`` steps whose duration depends on the thread count in force."""
-    import torch
-
-    clock = [1000.0]
-    monkeypatch.setattr(qs.time, "time", lambda: clock[0])
-    monkeypatch.setattr(qs.os, "getloadavg", lambda: (load, load, load))
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: 2)
-    tr = _FakeTrainer()
-    for _ in range(steps):
-        tr.step += 1
-        clock[0] += seconds_per_step[torch.get_num_threads()]
-        tuner(tr, {})
-    return tr
-
-
-def test_thread_tuner_keeps_the_faster_count_on_an_idle_machine(monkeypatch):
-    import torch
-
-    torch.set_num_threads(1)
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 0.6}, 30, monkeypatch, load=1.0)
-    assert torch.get_num_threads() == 2 and tuner.decisions[-1]["threads"] == 2
-    torch.set_num_threads(1)
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 1.3}, 30, monkeypatch, load=1.0)
-    assert torch.get_num_threads() == 1 and tuner.decisions[-1]["threads"] == 1
-
-
-def test_thread_tuner_gives_up_fast_when_threads_fight_and_skips_a_busy_machine(monkeypatch):
-    import torch
-
-    torch.set_num_threads(1)
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 30.0}, 30, monkeypatch, load=1.0)
-    assert torch.get_num_threads() == 1
-    assert len(tuner.decisions) == 1 and "abandoned" in tuner.decisions[0]["note"]
-    assert len(tuner.samples[2]) == 1, "one slow step, not a whole probe"
-    tuner = qs._ThreadTuner(2, warmup=2, probe=3, every=1000)
-    _drive(tuner, {1: 1.0, 2: 30.0}, 30, monkeypatch, load=6.0)  # other jobs hold the cores
-    assert torch.get_num_threads() == 1 and tuner.decisions == [] and 2 not in tuner.samples
-
-
 def test_attention_end_frame_finds_where_reading_reaches_the_last_symbols():
     import torch
 
     a = torch.zeros(10, 6)  # 10 decoder steps, 5 symbols + EOS
     for t in range(10):
         a[t, min(t, 5)] = 1.0  # one symbol per step, then stays on EOS
-    assert qs.attention_end_frame(a, r=3) == 5 * 3  # argmax reaches symbol 4 (= T_in - 2) at step 5
+    assert attention_end_frame(a, r=3) == 5 * 3  # argmax reaches symbol 4 (= T_in - 2) at step 5
     stuck = torch.zeros(10, 6)
     stuck[:, 1] = 1.0
-    assert qs.attention_end_frame(stuck, r=3) is None
+    assert attention_end_frame(stuck, r=3) is None
     m = _metrics([0.4, 0.8, 0.8], [1200, 100, 100], [210, 100, 100], ["max_steps", "gate", "gate"])
     m["sentences"][0]["attention_end_frame"] = 225
-    m["generalized"], m["problems"] = qs._verdict(m)
+    m["generalized"], m["problems"] = report.verdict(m)
     assert "reached the end of the text at frame 225" in m["problems"][0]
-
-
-def test_thread_plan_tunes_by_default_and_respects_explicit_choices(monkeypatch):
-    # the tuner must be reachable from a plain `tacolib quickstart` (it once was not:
-    # its limit came from default_threads(), which returns 1 unless TACOLIB_THREADS is set)
-    monkeypatch.delenv("TACOLIB_THREADS", raising=False)
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: 2)
-    assert qs.thread_plan(None, fast=False) == (1, 2)
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: 64)
-    assert qs.thread_plan(None, fast=False) == (1, qs.MAX_TUNED_THREADS)
-    monkeypatch.setattr(qs.os, "cpu_count", lambda: None)
-    assert qs.thread_plan(None, fast=False) == (1, 1)  # unknown core count: no tuning
-    assert qs.thread_plan(None, fast=True) == (1, 0)
-    assert qs.thread_plan(3, fast=False) == (3, 0)
-    monkeypatch.setenv("TACOLIB_THREADS", "2")
-    assert qs.thread_plan(None, fast=False) == (2, 0)

@@ -13,10 +13,10 @@ from tacolib.vocoder.wavenet import (
     align_audio,
     mol_loss,
     receptive_field,
-    train_wavenet,
     wavenet_loss,
 )
 from tacolib.vocoder.wavenet_generate import CachedWaveNet, generate
+from tacolib.vocoder.wavenet_train import train_wavenet
 
 SMALL = dict(n_mels=8, hop_length=16, layers=6, cycles=2, residual_channels=8, gate_channels=12, skip_channels=8, cond_channels=6)
 
@@ -232,7 +232,7 @@ def test_predicted_mels_with_the_model():
     model_mod = pytest.importorskip("tacolib.model")
     if not hasattr(model_mod, "Tacotron2"):
         pytest.skip("tacolib.model.Tacotron2 has not landed yet")
-    from tacolib.vocoder.wavenet import predicted_mels
+    from tacolib.vocoder.wavenet_train import predicted_mels
 
     import tacolib
 
@@ -257,14 +257,20 @@ def test_predicted_mels_with_the_model():
     assert generate(wn, mels[1], seed=0, progress=False).shape == ((T_out - 3) * 16,)
 
 
-def test_save_load_and_generate_method(tmp_path):
+def test_save_load_and_the_vocoder_object(tmp_path):
+    from tacolib.config import get_config
     from tacolib.vocoder.wavenet import load_wavenet, save_wavenet
+    from tacolib.vocoder.wavenet_generate import WaveNetVocoder
 
     m = _model()
     path = save_wavenet(tmp_path / "wn.pt", m)
     m2 = load_wavenet(path)
     mel = torch.randn(3, 8)
-    assert torch.equal(m.generate(mel, progress=False), m2.generate(mel, progress=False))
+    wav = WaveNetVocoder(m, seed=2, progress=False).generate(mel)
+    assert torch.equal(wav, generate(m2, mel, seed=2, progress=False)) and wav.shape == (3 * m.cfg.hop_length,)
+    assert torch.equal(WaveNetVocoder.load(path, progress=False).generate(mel), generate(m, mel, progress=False))
+    with pytest.raises(ValueError, match="the WaveNet expects n_mels=8"):
+        WaveNetVocoder.load(path, audio=get_config("tiny").audio)  # a Tacotron that makes 80-channel mels
     with pytest.raises(FileNotFoundError):
         load_wavenet(tmp_path / "missing.pt")
     torch.save({"x": 1}, tmp_path / "other.pt")
@@ -283,3 +289,30 @@ def test_frame_noise_samples_the_softmax():
     a, _ = frame_noise(7, 3, 16, 2, 4, False)
     b, _ = frame_noise(7, 3, 16, 2, 4, False)
     assert np.array_equal(a, b) and np.isfinite(a).all()
+
+
+@pytest.mark.parametrize("kind", ["wavenet", "torch", "pickle"])
+def test_a_wavenet_file_that_would_run_code_is_refused(tmp_path, malicious, kind):
+    from tacolib.vocoder.wavenet import load_wavenet
+
+    path = malicious(tmp_path / "voc.pt", kind)
+    with pytest.raises(ValueError) as err:
+        load_wavenet(path)
+    assert not malicious.marker.exists(), "loading ran the file's code"
+    msg = str(err.value)
+    assert "\n" not in msg and "voc.pt" in msg and "only if you trust" in msg
+
+
+def test_a_wavenet_file_with_a_malformed_config_or_weights_names_the_file(tmp_path):
+    from tacolib.vocoder.wavenet import load_wavenet, save_wavenet
+
+    torch.save({"wavenet_config": {"layerz": 3}, "state_dict": {}}, tmp_path / "cfg.pt")
+    with pytest.raises(ValueError, match=r"cfg.pt.*layerz"):
+        load_wavenet(tmp_path / "cfg.pt")
+    path = save_wavenet(tmp_path / "w.pt", _model())
+    state = torch.load(path, weights_only=True)
+    state["state_dict"].popitem()
+    torch.save(state, tmp_path / "w2.pt")
+    with pytest.raises(ValueError, match=r"w2.pt.*weights do not fit") as err:
+        load_wavenet(tmp_path / "w2.pt")
+    assert "\n" not in str(err.value)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from tacolib import audio
-from tacolib.checks import exercise
+from tacolib.checks.core import exercise
 from tacolib.config import AudioConfig
 
 NOTEBOOK = "01_signal_to_mel"

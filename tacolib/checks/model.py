@@ -1,8 +1,9 @@
-"""Checks for notebooks 03-06 (the model, one box at a time).
+"""Function checks for notebooks 03-05 (the pieces of the boxes).
 
 Each reference below is the plain-function form of what :mod:`tacolib.model` does
 inside its modules; ``tests/test_model.py`` checks that the two agree, so a learner
-who passes a check has written what the library runs.
+who passes a check has written what the library runs. The boxes themselves are module
+exercises (:mod:`tacolib.checks.boxes`, :mod:`tacolib.checks.decoder`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from tacolib.checks import exercise
+from tacolib.checks.core import exercise
+from tacolib.masks import lengths_to_mask  # the library's own function is the reference
 
 NB_ENCODER = "03_encoder"
 NB_ATTENTION = "04_attention"
 NB_DECODER = "05_decoder"
-NB_POSTNET = "06_postnet"
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -23,11 +24,6 @@ def _gen(seed: int) -> torch.Generator:
 
 
 # ---- 03 encoder ----------------------------------------------------------------------
-
-
-def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """``(B,)`` lengths -> ``(B, max_len)`` bool mask, True on real positions."""
-    return torch.arange(max_len)[None, :] < lengths[:, None]
 
 
 def conv_bn_relu(x, weight, running_mean, running_var, gamma, beta, eps=1e-5):
@@ -135,17 +131,6 @@ check_masked_softmax = exercise("masked_softmax", NB_ATTENTION, reference=masked
 # ---- 05 decoder ------------------------------------------------------------------------
 
 
-def zoneout_update(prev, new, keep_mask, p, training):
-    """The state carried to the next step under zoneout.
-
-    Training: ``prev`` where ``keep_mask`` is True, else ``new``. Eval: the
-    expectation ``p * prev + (1 - p) * new``. All tensors ``(B, H)``.
-    """
-    if training:
-        return torch.where(keep_mask, prev, new)
-    return p * prev + (1.0 - p) * new
-
-
 def teacher_forcing_inputs(mel, r):
     """Prenet inputs under teacher forcing: an all-zero go frame, then the last frame of each group of ``r``.
 
@@ -166,16 +151,6 @@ def stop_lengths(gate_logits, threshold):
     return torch.where(over.any(dim=1), first, torch.full_like(first, gate_logits.shape[1]))
 
 
-def _zoneout_cases():
-    g = _gen(7)
-    cases = []
-    for training in (True, False):
-        prev, new = torch.randn(3, 8, generator=g), torch.randn(3, 8, generator=g)
-        keep = torch.rand(3, 8, generator=g) < 0.3
-        cases.append(((prev, new, keep, 0.1, training), {}))
-    return cases
-
-
 def _tf_cases():
     g = _gen(8)
     return [((torch.randn(2, 9, 4, generator=g), 3), {}), ((torch.randn(1, 5, 3, generator=g), 1), {}), ((torch.randn(3, 8, 2, generator=g), 2), {})]
@@ -188,34 +163,5 @@ def _stop_cases():
     ]
 
 
-check_zoneout_update = exercise("zoneout_update", NB_DECODER, reference=zoneout_update, cases=_zoneout_cases, atol=1e-6)
 check_teacher_forcing_inputs = exercise("teacher_forcing_inputs", NB_DECODER, reference=teacher_forcing_inputs, cases=_tf_cases, atol=0.0, rtol=0.0)
 check_stop_lengths = exercise("stop_lengths", NB_DECODER, reference=stop_lengths, cases=_stop_cases, atol=0.0, rtol=0.0)
-
-
-# ---- 06 postnet ------------------------------------------------------------------------
-
-
-def postnet_parameter_count(n_mels, postnet_dim, kernel_size, n_convs):
-    """Trainable parameters of the postnet: bias-free convs plus BatchNorm's scale and shift.
-
-    Layer dims: ``n_mels -> postnet_dim -> ... -> postnet_dim -> n_mels`` (``n_convs`` convs).
-    """
-    dims = [n_mels] + [postnet_dim] * (n_convs - 1) + [n_mels]
-    return sum(a * b * kernel_size + 2 * b for a, b in zip(dims[:-1], dims[1:]))
-
-
-def receptive_field_ms(n_convs, kernel_size, hop_length, sample_rate):
-    """How much audio one postnet output frame can see, in milliseconds (frames * hop)."""
-    frames = n_convs * (kernel_size - 1) + 1
-    return frames * hop_length / sample_rate * 1000.0
-
-
-check_postnet_parameter_count = exercise(
-    "postnet_parameter_count", NB_POSTNET, reference=postnet_parameter_count,
-    cases=lambda: [((80, 512, 5, 5), {}), ((80, 128, 5, 5), {}), ((20, 16, 3, 2), {})], atol=0.0, rtol=0.0,
-)
-check_receptive_field_ms = exercise(
-    "receptive_field_ms", NB_POSTNET, reference=receptive_field_ms,
-    cases=lambda: [((5, 5, 256, 22050), {}), ((3, 5, 1024, 22050), {}), ((2, 3, 200, 16000), {})], atol=1e-6,
-)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 from tacolib import text as T
-from tacolib.checks import CheckFailed, assert_close, exercise
+from tacolib.checks.core import CheckFailed, assert_close, exercise
 
 NOTEBOOK = "02_text_normalization"
 
@@ -25,9 +27,7 @@ check_ordinal_words = exercise(
 
 def _ref_expand_dollars(text: str) -> str:
     """Every ``$<digits>[.<2 digits>]`` in ``text`` -> words; the rest unchanged."""
-    return T._CURRENCY_RE.sub(
-        lambda m: T.currency_to_words("$", m.group(2)) if m.group(1) == "$" and not m.group(3) else m.group(0), text
-    )
+    return re.sub(r"\$(\d+(?:\.\d\d)?)", lambda m: T.currency_to_words("$", m.group(1)), text)
 
 
 check_expand_dollars = exercise(

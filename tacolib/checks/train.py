@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tacolib.checks import exercise
+from tacolib.checks.core import exercise
 from tacolib.config import TrainConfig
+from tacolib.samplers import padding_fraction
 from tacolib.schedule import learning_rate
-from tacolib.train import padding_fraction
 
 NOTEBOOK = "09_full_training"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tacolib.checks import CheckFailed, assert_close, exercise
+from tacolib.checks.core import CheckFailed, assert_close, exercise
 from tacolib.vocoder.mulaw import mu_law_encode
 from tacolib.vocoder.wavenet import receptive_field
 

@@ -18,7 +18,6 @@ from tacolib.model.attention import LocationLayer, LocationSensitiveAttention
 from tacolib.model.decoder import Decoder
 from tacolib.model.encoder import Encoder
 from tacolib.model.int8 import quantize_decoder
-from tacolib.model.layers import lengths_to_mask
 from tacolib.model.postnet import Postnet
 from tacolib.model.prenet import Prenet
 from tacolib.model.tacotron2 import Tacotron2, readable_paths, set_fast_paths
@@ -33,7 +32,6 @@ __all__ = [
     "Decoder",
     "Postnet",
     "Tacotron2",
-    "lengths_to_mask",
     "quantize_decoder",
     "readable_paths",
     "set_fast_paths",

@@ -25,10 +25,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths, lengths_to_mask
 from tacolib.model.attention import LocationSensitiveAttention
-from tacolib.model.layers import lengths_to_mask, linear
+from tacolib.model.layers import linear
 from tacolib.model.prenet import Prenet
-from tacolib.model.recurrence import fast_path_blocker, teacher_forced
+from tacolib.model.recurrence import recurrence_blocker, teacher_forced
 from tacolib.model.zoneout import ZoneoutLSTMCell
 
 
@@ -107,10 +108,11 @@ class Decoder(nn.Module):
     def from_config(cls, cfg: Config) -> "Decoder":
         m = cfg.model
         return cls(
-            cfg.audio.n_mels, m.r, m.encoder_embedding_dim, m.prenet_dim, m.attention_rnn_dim, m.decoder_rnn_dim,
-            m.attention_dim, m.attention_location_n_filters, m.attention_location_kernel_size,
-            m.prenet_dropout, m.zoneout, m.learn_initial_states, m.gate_threshold, m.max_decoder_steps,
-            fast_teacher_forcing=m.fast_paths,
+            n_mels=cfg.audio.n_mels, r=m.r, encoder_dim=m.encoder_embedding_dim, prenet_dim=m.prenet_dim,
+            attention_rnn_dim=m.attention_rnn_dim, decoder_rnn_dim=m.decoder_rnn_dim, attention_dim=m.attention_dim,
+            attention_n_filters=m.attention_location_n_filters, attention_kernel_size=m.attention_location_kernel_size,
+            prenet_dropout=m.prenet_dropout, zoneout=m.zoneout, learn_initial_states=m.learn_initial_states,
+            gate_threshold=m.gate_threshold, max_decoder_steps=m.max_decoder_steps, fast_teacher_forcing=m.fast_paths,
         )
 
     # ---- state ---------------------------------------------------------------------
@@ -190,6 +192,24 @@ class Decoder(nn.Module):
         return frames, gate, weights, state
 
     # ---- training --------------------------------------------------------------------
+    def fast_path_blocker(self) -> str | None:
+        """Why :meth:`forward` must run the readable loop instead of its fast twin, or None.
+
+        The fast twin computes tacolib's own step, so it stands in only for it: a
+        subclass with its own :meth:`step` (a learner's decoder) or a sub-module that is
+        not tacolib's class (a learner's box swapped in) runs the readable loop, which
+        calls them at every step. :func:`tacolib.model.recurrence.recurrence_blocker`
+        adds what the twin itself needs (shared zoneout rate and train/eval mode).
+        """
+        if type(self).step is not Decoder.step:
+            return f"{type(self).__qualname__}.step is not tacolib's Decoder.step (the readable loop calls it)"
+        boxes = (("prenet", Prenet), ("attention", LocationSensitiveAttention), ("attention_rnn", ZoneoutLSTMCell),
+                 ("decoder_rnn", ZoneoutLSTMCell))
+        for name, cls in boxes:
+            if type(getattr(self, name)) is not cls:
+                return f"decoder.{name} is a {type(getattr(self, name)).__qualname__}, not tacolib's {cls.__name__} (the readable loop calls it)"
+        return recurrence_blocker(self)
+
     def teacher_forcing_setup(self, memory: torch.Tensor, text_lengths: torch.Tensor, mel: torch.Tensor) -> dict:
         """What teacher forcing prepares before the step loop, random masks included.
 
@@ -250,7 +270,7 @@ class Decoder(nn.Module):
         if T_out % self.r:
             raise ValueError(f"Decoder: T_out={T_out} is not a multiple of r={self.r}; pad the batch (tacolib.data.collate does)")
         setup = self.teacher_forcing_setup(memory, text_lengths, mel)
-        if self.fast_teacher_forcing and fast_path_blocker(self) is None:
+        if self.fast_teacher_forcing and self.fast_path_blocker() is None:
             return teacher_forced(self, memory, setup)
         prenet_out, processed_memory, mask, state = setup["prenet_out"], setup["processed_memory"], setup["mask"], setup["state"]
         keep_att, keep_dec = setup["keep_att"], setup["keep_dec"]
@@ -288,7 +308,7 @@ class Decoder(nn.Module):
         text_lengths : torch.Tensor
             ``(B,)`` long.
         max_decoder_steps : int, optional
-            Step limit (default: the config's).
+            Step limit, >= 1 (None: the config's; 0 raises, it never means "default").
         gate_threshold : float, optional
             Stop probability threshold (default: the config's).
         stop_on_gate : bool
@@ -311,7 +331,7 @@ class Decoder(nn.Module):
         LSTM cells, a handful of small ops, and no Python-side allocation except
         the step's outputs.
         """
-        steps = int(max_decoder_steps or self.max_decoder_steps)
+        steps = int(self.max_decoder_steps if max_decoder_steps is None else max_decoder_steps)  # 0 is an error, not "default"
         threshold = self.gate_threshold if gate_threshold is None else gate_threshold
         if steps < 1:
             raise ValueError(f"Decoder.inference: max_decoder_steps must be >= 1, got {steps}")
@@ -397,6 +417,6 @@ class Decoder(nn.Module):
         alignments = aligns[:n].transpose(0, 1).contiguous()  # (B, T_dec, T_in)
         frame_mask = lengths_to_mask(lengths.to(mel.device), n * r)  # (B, T_out)
         mel = mel.masked_fill(~frame_mask.unsqueeze(-1), pad_value)
-        step_lengths = (lengths + r - 1) // r
+        step_lengths = decoder_lengths(lengths, r)
         alignments = alignments.masked_fill(~lengths_to_mask(step_lengths.to(mel.device), n).unsqueeze(-1), 0.0)
         return {"mel": mel, "gate_logits": gate_logits, "alignments": alignments, "lengths": lengths.to(mel.device), "stop_reason": stop_reason}

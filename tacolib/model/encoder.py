@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tacolib.config import Config
-from tacolib.model.layers import conv1d, dropout, lengths_to_mask
+from tacolib.masks import lengths_to_mask
+from tacolib.model.layers import conv1d, dropout
 
 
 class Encoder(nn.Module):
@@ -43,7 +44,9 @@ class Encoder(nn.Module):
         Dropout after each conv block (0.5), training only.
     fast_lstm : bool
         Run the LSTM through :func:`bidirectional_lstm` instead of packed sequences
-        (same numbers, faster; ``False`` runs the readable packed version).
+        (same numbers, faster; ``False`` runs the readable packed version). Only
+        this class's :meth:`forward` uses it, and only while ``lstm`` is a plain
+        ``nn.LSTM``: a learner's encoder runs its own code.
 
     Shapes
     ------
@@ -76,8 +79,10 @@ class Encoder(nn.Module):
     @classmethod
     def from_config(cls, cfg: Config) -> "Encoder":
         m = cfg.model
-        return cls(cfg.text.n_symbols, m.symbols_embedding_dim, m.encoder_embedding_dim, m.encoder_n_convs, m.encoder_kernel_size, m.encoder_dropout,
-                   fast_lstm=m.fast_paths)
+        return cls(
+            n_symbols=cfg.text.n_symbols, embedding_dim=m.symbols_embedding_dim, encoder_dim=m.encoder_embedding_dim,
+            n_convs=m.encoder_n_convs, kernel_size=m.encoder_kernel_size, dropout=m.encoder_dropout, fast_lstm=m.fast_paths,
+        )
 
     def forward(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
         """Encode a padded batch of token ids.
@@ -103,7 +108,7 @@ class Encoder(nn.Module):
             x = x * mask  # padding must not leak into real positions through the kernel
             x = dropout(F.relu(norm(conv(x))), self.dropout, self.training)  # (B, d_enc, T_in)
         x = x.transpose(1, 2)  # (B, T_in, d_enc)
-        if self.fast_lstm:
+        if self.fast_lstm and type(self.lstm) is nn.LSTM:  # the twin stands in for nn.LSTM only (not for a swapped-in module)
             return bidirectional_lstm(self.lstm, x, text_lengths)
         packed = pack_padded_sequence(x, text_lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)

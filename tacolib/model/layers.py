@@ -1,4 +1,6 @@
-"""Small building blocks shared by the boxes: masks and Xavier-initialized layers.
+"""Small building blocks shared by the boxes: dropout and Xavier-initialized layers.
+
+(Masks and decoder lengths live in :mod:`tacolib.masks`.)
 
 Every convolution and linear weight of the model is drawn with Xavier-uniform
 (Glorot & Bengio 2010), scaled by the gain of the nonlinearity that follows it
@@ -13,27 +15,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-
-
-def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """True on real positions.
-
-    Parameters
-    ----------
-    lengths : torch.Tensor
-        ``(B,)`` long, true sequence lengths.
-    max_len : int, optional
-        Padded length ``T``; defaults to ``lengths.max()``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, T)`` bool mask, ``mask[b, t] = t < lengths[b]``.
-    """
-    if max_len is None:
-        max_len = int(lengths.max())
-    steps = torch.arange(max_len, device=lengths.device)  # (T,)
-    return steps.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
 
 
 def dropout(x: torch.Tensor, p: float, active: bool = True) -> torch.Tensor:

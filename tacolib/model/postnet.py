@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 
 from tacolib.config import Config
-from tacolib.model.layers import conv1d, dropout, lengths_to_mask
+from tacolib.masks import lengths_to_mask
+from tacolib.model.layers import conv1d, dropout
 
 
 class Postnet(nn.Module):
@@ -53,7 +54,10 @@ class Postnet(nn.Module):
     @classmethod
     def from_config(cls, cfg: Config) -> "Postnet":
         m = cfg.model
-        return cls(cfg.audio.n_mels, m.postnet_embedding_dim, m.postnet_kernel_size, m.postnet_n_convs, m.postnet_dropout)
+        return cls(
+            n_mels=cfg.audio.n_mels, postnet_dim=m.postnet_embedding_dim, kernel_size=m.postnet_kernel_size,
+            n_convs=m.postnet_n_convs, dropout=m.postnet_dropout,
+        )
 
     def residual(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None) -> torch.Tensor:
         """The correction alone: ``(B, T_out, n_mels)`` -> ``(B, T_out, n_mels)``."""

@@ -45,11 +45,13 @@ from torch.autograd.function import once_differentiable
 from tacolib.model.onednn import PackedLinear, linear, matmul_tn
 
 
-def fast_path_blocker(decoder) -> str | None:
+def recurrence_blocker(decoder) -> str | None:
     """Why :func:`teacher_forced` cannot stand in for the readable loop, or None when it can.
 
     The fast path draws the zoneout masks exactly as the readable loop does, which
-    needs both LSTMs to share the decoder's train/eval mode and zoneout rate.
+    needs both LSTMs to share the decoder's train/eval mode and zoneout rate
+    (:meth:`tacolib.model.decoder.Decoder.fast_path_blocker` also checks that the
+    decoder's step and boxes are tacolib's own).
     """
     att, dec = decoder.attention_rnn, decoder.decoder_rnn
     if att.zoneout != dec.zoneout:

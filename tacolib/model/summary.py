@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from tacolib.config import Config
+from tacolib.masks import decoder_lengths
 from tacolib.model.tacotron2 import readable_paths
 
 BOXES = ("encoder", "attention", "decoder", "postnet", "tacotron2")
@@ -37,7 +38,7 @@ def box_stages(cfg: Config, box: str, B: str | int = "B", T_in: str | int = "T_i
     """
     m, n_mels, r = cfg.model, cfg.audio.n_mels, cfg.model.r
     d_enc = m.encoder_embedding_dim
-    T_dec = f"{T_out}/{r}" if isinstance(T_out, str) else str(-(-int(T_out) // r))
+    T_dec = f"{T_out}/{r}" if isinstance(T_out, str) else str(int(decoder_lengths(int(T_out), r)))
     if box == "encoder":
         s = [("token ids", f"({B}, {T_in})"), (f"Embedding {cfg.text.n_symbols} -> {m.symbols_embedding_dim}", f"({B}, {T_in}, {m.symbols_embedding_dim})")]
         for i in range(m.encoder_n_convs):

@@ -19,26 +19,11 @@ import torch
 import torch.nn as nn
 
 from tacolib.config import Config
+from tacolib.masks import lengths_to_mask
 from tacolib.model.decoder import Decoder
 from tacolib.model.encoder import Encoder
 from tacolib.model.postnet import Postnet
-
-
-def _text_to_ids(text: str, cfg: Config) -> list[int]:
-    """Raw text -> ids (EOS appended when ``cfg.text.add_eos``), via :func:`tacolib.text.text_to_ids`.
-
-    Raises ``ValueError`` when nothing speakable is left.
-    """
-    try:
-        from tacolib.text import text_to_ids
-    except ImportError:  # minimal fallback: lowercase, keep known symbols
-        from tacolib.symbols import EOS_ID, SYMBOL_TO_ID
-
-        ids = [SYMBOL_TO_ID[c] for c in text.lower() if c in SYMBOL_TO_ID and SYMBOL_TO_ID[c] > 1]
-        if not ids:
-            raise ValueError("text has no symbols left after filtering")
-        return ids + ([EOS_ID] if cfg.text.add_eos else [])
-    return [int(i) for i in text_to_ids(text, add_eos=cfg.text.add_eos)]
+from tacolib.text import text_to_ids
 
 
 def set_fast_paths(model: nn.Module, enabled: bool) -> None:
@@ -164,13 +149,10 @@ class Tacotron2(nn.Module):
                     raise TypeError(f"Tacotron2.inference: text {i} is a {type(t).__name__}, expected str")
                 if not t.strip():
                     raise ValueError(f"Tacotron2.inference: text {i} is empty")
-                try:
-                    s = _text_to_ids(t, self.cfg)
+                try:  # raises when nothing speakable is left
+                    s = text_to_ids(t, add_eos=self.cfg.text.add_eos, cfg=self.cfg.text).tolist()
                 except ValueError as e:
                     raise ValueError(f"Tacotron2.inference: text {i} ({t!r}) has no character the model can read ({e})") from None
-                n_real = sum(1 for x in s if x > 1)  # not pad, not EOS
-                if n_real == 0:
-                    raise ValueError(f"Tacotron2.inference: text {i} ({t!r}) has no character the model can read")
                 seqs.append(s)
             lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
             ids = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.long)
@@ -223,6 +205,6 @@ class Tacotron2(nn.Module):
         pad = self.cfg.audio.pad_value
         out = self.decoder.inference(memory, lengths, max_decoder_steps, gate_threshold, stop_on_gate, pad_value=pad)
         mel_postnet = self.postnet(out["mel"], out["lengths"])  # (B, T_out, n_mels)
-        frame_mask = torch.arange(mel_postnet.shape[1], device=mel_postnet.device)[None, :] < out["lengths"][:, None]
+        frame_mask = lengths_to_mask(out["lengths"], mel_postnet.shape[1])  # (B, T_out)
         out["mel_postnet"] = mel_postnet.masked_fill(~frame_mask.unsqueeze(-1), pad)
         return {k: out[k] for k in ("mel", "mel_postnet", "gate_logits", "alignments", "lengths", "stop_reason")}

@@ -20,6 +20,9 @@ convergence after 60 iterations on speech.
 For the model's outputs, :func:`mel_to_audio` first turns a scaled mel back into a
 linear magnitude (see :func:`mel_to_magnitude` for why the clamped pseudo-inverse is
 the default), then runs Griffin-Lim. Everything is torch, batched, CPU or GPU.
+:class:`GriffinLimVocoder` wraps it in the vocoder interface that
+:func:`tacolib.synthesize.synthesize` takes (``generate(mel) -> wav``, shared with
+:class:`tacolib.vocoder.wavenet_generate.WaveNetVocoder`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from tacolib.audio import db_to_amp, denormalize, mel_filterbank, mel_to_linear,
 from tacolib.config import AudioConfig
 
 __all__ = [
+    "GriffinLimVocoder",
     "griffin_lim",
     "mel_to_audio",
     "mel_to_magnitude",
@@ -350,3 +354,41 @@ def mel_to_audio(
     wav, hist = out if return_history else (out, None)
     wavs = [wav[i, : (int(n) - 1) * cfg.hop_length] for i, n in enumerate(lengths)]
     return (wavs, hist) if return_history else wavs
+
+
+class GriffinLimVocoder:
+    """Griffin-Lim as a vocoder object: ``generate(mel) -> wav``.
+
+    The same interface as :class:`tacolib.vocoder.wavenet_generate.WaveNetVocoder`;
+    :func:`tacolib.synthesize.synthesize`, the quickstart and the trainer's
+    TensorBoard audio all vocode through it.
+
+    **Short mels.** An STFT window spans ``n_fft // hop_length + 1`` frames, and the
+    reflect padding of the framing needs at least that many. A shorter mel (a model
+    whose stop token fires at once) is padded with silence (``-max_abs_value``) to
+    that length, vocoded, and the wav cut back to ``n * hop_length`` samples for its
+    ``n`` frames: every mel gets a (short) wav instead of an error. This is the only
+    place the rule lives.
+
+    Parameters
+    ----------
+    cfg : AudioConfig
+    n_iter : int
+        Griffin-Lim iterations (:func:`mel_to_audio`).
+    """
+
+    def __init__(self, cfg: AudioConfig, n_iter: int = 60):
+        self.cfg, self.n_iter = cfg, n_iter
+
+    def generate(self, mel) -> torch.Tensor:
+        """Scaled mel ``(T_frames, n_mels)`` -> waveform ``(T_samples,)`` float32 on CPU, in [-1, 1]."""
+        a = self.cfg
+        mel = torch.as_tensor(mel).float().cpu()
+        n = mel.shape[0]
+        short = a.n_fft // a.hop_length + 1 - n  # frames missing for one STFT window
+        if short > 0:
+            mel = torch.cat([mel, mel.new_full((short, mel.shape[1]), -a.max_abs_value)])  # silence
+        wav = torch.as_tensor(mel_to_audio(mel, a, n_iter=self.n_iter)).reshape(-1)
+        if short > 0:
+            wav = wav[: n * a.hop_length]
+        return wav.clamp(-1, 1)

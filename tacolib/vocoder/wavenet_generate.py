@@ -43,9 +43,10 @@ import math
 import numpy as np
 import torch
 
-from tacolib.vocoder.wavenet import WaveNet, decode_samples
+from tacolib.config import AudioConfig
+from tacolib.vocoder.wavenet import WaveNet, decode_samples, load_wavenet
 
-__all__ = ["generate", "CachedWaveNet", "frame_noise"]
+__all__ = ["generate", "WaveNetVocoder", "CachedWaveNet", "frame_noise"]
 
 
 def frame_noise(seed: int, frame: int, hop: int, batch: int, k: int, mol: bool):
@@ -111,6 +112,45 @@ def generate(model: WaveNet, mel, method: str = "cached", seed: int = 0, n_sampl
         raise ValueError(f"generate: method must be 'cached' or 'naive', got {method!r}")
     wav = decode_samples(model, samples)
     return wav[0] if single else wav
+
+
+class WaveNetVocoder:
+    """A trained WaveNet as a vocoder object: ``generate(mel) -> wav``.
+
+    The same interface as :class:`tacolib.vocoder.griffin_lim.GriffinLimVocoder`, so
+    :func:`tacolib.synthesize.synthesize` takes either.
+
+    Parameters
+    ----------
+    model : WaveNet
+    method, seed, progress
+        As in :func:`generate`.
+    """
+
+    def __init__(self, model: WaveNet, method: str = "cached", seed: int = 0, progress: bool = True):
+        self.model, self.method, self.seed, self.progress = model, method, seed, progress
+
+    @classmethod
+    def load(cls, path, audio: AudioConfig | None = None, device="cpu", **kwargs) -> "WaveNetVocoder":
+        """A checkpoint written by :func:`tacolib.vocoder.wavenet.save_wavenet`, on ``device``.
+
+        With ``audio`` (the Tacotron's audio config), a WaveNet made for other mels is
+        refused with a ``ValueError`` naming both.
+        """
+        model = load_wavenet(path)
+        c = model.cfg
+        if audio is not None and (c.n_mels, c.hop_length) != (audio.n_mels, audio.hop_length):
+            raise ValueError(
+                f"{path}: the WaveNet expects n_mels={c.n_mels}, hop_length={c.hop_length}; "
+                f"the Tacotron makes n_mels={audio.n_mels}, hop_length={audio.hop_length}"
+            )
+        return cls(model.to(device), **kwargs)
+
+    @torch.no_grad()
+    def generate(self, mel) -> torch.Tensor:
+        """Scaled mel ``(T_frames, n_mels)`` -> waveform ``(T_frames * hop_length,)`` float32 on CPU, in [-1, 1]."""
+        wav = generate(self.model, mel, method=self.method, seed=self.seed, progress=self.progress)
+        return wav.reshape(-1).float().cpu()
 
 
 def _sample_torch(out: torch.Tensor, model: WaveNet, g: np.ndarray, u) -> torch.Tensor:

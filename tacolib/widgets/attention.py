@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tacolib import viz
+from tacolib.masks import decoder_lengths
 
 
 def _as_2d(x, name: str) -> np.ndarray:
@@ -137,7 +138,7 @@ def attention_explorer_from(out: dict, index: int = 0, r: int = 1, texts=None, t
     lengths = mel_lengths if mel_lengths is not None else out.get("lengths")
     dec_length = None
     if lengths is not None:
-        dec_length = -(-int(lengths[index]) // r)
+        dec_length = int(decoder_lengths(int(lengths[index]), r))
     text = texts[index] if texts is not None else None
     if text is not None and text_lengths is not None and len(text) == int(text_lengths[index]) - 1:
         text = text + "~"  # the EOS symbol the model reads last
