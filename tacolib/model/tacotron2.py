@@ -13,6 +13,8 @@ Predictions". Everything is read from a :class:`tacolib.config.Config`.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn as nn
 
@@ -22,6 +24,33 @@ from tacolib.model.decoder import Decoder
 from tacolib.model.encoder import Encoder
 from tacolib.model.postnet import Postnet
 from tacolib.text import text_to_ids
+
+
+def set_fast_paths(model: nn.Module, enabled: bool) -> None:
+    """Switch the fast twins of the readable loops on or off in ``model`` (any module tree).
+
+    They are the decoder's teacher-forced loop (``Decoder.fast_teacher_forcing``) and
+    the encoder's BiLSTM (``Encoder.fast_lstm``); both give the same numbers as the
+    readable code, which runs every sub-module once per step (``model.fast_paths``
+    in the config sets them at construction).
+    """
+    for module in model.modules():
+        if isinstance(module, Decoder):
+            module.fast_teacher_forcing = enabled
+        elif isinstance(module, Encoder):
+            module.fast_lstm = enabled
+
+
+@contextlib.contextmanager
+def readable_paths(model: nn.Module):
+    """Within the block ``model`` runs its readable loops (e.g. so forward hooks see every step)."""
+    saved = [(m, m.fast_teacher_forcing if isinstance(m, Decoder) else m.fast_lstm) for m in model.modules() if isinstance(m, (Decoder, Encoder))]
+    set_fast_paths(model, False)
+    try:
+        yield model
+    finally:
+        for m, enabled in saved:
+            set_fast_paths(m, enabled)
 
 
 class Tacotron2(nn.Module):
