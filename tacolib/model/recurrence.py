@@ -26,15 +26,18 @@ does for the readable loop. On CPU the products run on oneDNN
 
 Same numbers as :meth:`tacolib.model.decoder.Decoder.forward`'s readable loop: the
 same random masks (prenet dropout and zoneout drawn by the same calls in the same
-order), the same formulas, only a different order of floating-point additions
-(tests/test_fast_paths.py checks outputs and every gradient, in float64 to 1e-9 and
+order), the same math, only different floating-point rounding (the order of
+additions, and tanh written through sigmoid: see :class:`DecoderRecurrence`'s notes;
+tests/test_fast_paths.py checks outputs and every gradient, in float64 to 1e-9 and
 in float32). Under autocast the recurrence runs in float32.
 
 Measured (``benchmarks/train_step.py``, 2-core CPU, ``tiny`` preset, batch 16, 60
-decoder steps): the decoder's forward + backward takes ~0.5x the readable loop's
-time. The rest of the per-step cost is eager PyTorch's per-operation overhead
-(about 40 small ops per step forward, 55 backward); ``torch.compile`` of the step's
-pieces did not reduce it (see the benchmark's docstring).
+decoder steps): the decoder's forward + backward takes well under half the readable
+loop's time. The rest of the per-step cost is eager PyTorch's per-operation overhead
+(the profiler counts ~19,900 op calls in one training step, views included, most of
+them in these two loops) and small products (16 rows) that two threads barely
+share; ``torch.compile`` of the step's pieces did not reduce it (see the benchmark's
+docstring).
 """
 
 from __future__ import annotations
@@ -159,11 +162,18 @@ def _cell_backward_factors(act, tanh_c, c_prev, keep, p):
     None where nothing reaches the previous value).
     """
     i, f, g, o = act.chunk(4, 2)  # (T, B, H) each
-    m = torch.cat((g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)), 2)  # (T, B, 4H)
-    o_dc = o * (1 - tanh_c * tanh_c)  # (T, B, H)
+    m = torch.empty_like(act)  # (T, B, 4H), written in place: one pass per factor (at paper size, temporaries cost seconds)
+    m_i, m_f, m_g, m_o = m.chunk(4, 2)
+    sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward.grad_input, torch.ops.aten.tanh_backward.grad_input
+    sigmoid_backward(g, i, grad_input=m_i)  # g i (1 - i)
+    sigmoid_backward(c_prev, f, grad_input=m_f)  # c_prev f (1 - f)
+    tanh_backward(i, g, grad_input=m_g)  # i (1 - g^2)
+    sigmoid_backward(tanh_c, o, grad_input=m_o)  # tanh_c o (1 - o)
+    o_dc = torch.ops.aten.tanh_backward(o, tanh_c)  # (T, B, H): o (1 - tanh_c^2)
     T = act.shape[0]
     if keep is not None:  # True where the previous value was kept
-        new, prev = (~keep).to(act.dtype), keep.to(act.dtype)  # (T, 2, B, H)
+        prev = keep.to(act.dtype)  # (T, 2, B, H)
+        new = torch.rsub(prev, 1.0)
         split = zip(new[:, 0].unbind(0), new[:, 1].unbind(0), prev[:, 0].unbind(0), prev[:, 1].unbind(0))
     elif p > 0:  # eval: lerp(new, prev, p)
         split = [(1.0 - p, 1.0 - p, p, p)] * T
