@@ -32,28 +32,49 @@ backward) and set against the machine's float32 matrix-product rate measured in 
 same run (a 2048-cube product through torch's default MKL and through oneDNN).
 
 Measured 2026-12-02, 2-core AMD EPYC VM (AVX-512), torch 2.13 CPU wheel, under
-``/work/bin/cpu-exclusive``, default arguments (best of 3 interleaved rounds for
-``tiny``, of 2 for ``paper``):
+``/work/bin/cpu-exclusive``, in two runs (``tiny`` best of 5 interleaved rounds,
+``paper`` of 1 after a warm-up)::
+
+    .venv/bin/python benchmarks/train_step.py --presets tiny --repeats 5
+    .venv/bin/python benchmarks/train_step.py --presets paper --repeats 2
 
 ======  =======  =======  ===========  ============  ===============  ================
 preset  threads  fast ms  readable ms  reference ms  readable / fast  reference / fast
 ======  =======  =======  ===========  ============  ===============  ================
-tiny       1       213        364          365            1.71             1.71
-tiny       2       139        230          235            1.65             1.69
-paper      1      7195      17841        17460            2.48             2.43
-paper      2      4459      12391        12144            2.78             2.72
+tiny       1       171        287          305            1.68             1.79
+tiny       2       119        209          218            1.76             1.83
+paper      1      6822      16353        16147            2.40             2.37
+paper      2      4238      11301        11549            2.67             2.73
 ======  =======  =======  ===========  ============  ===============  ================
 
-First-step losses of fast and readable agreed to all printed digits (difference
-0.0e+00 at 1e-6). A 2048-cube product ran at 96-103 GFLOP/s through torch's MKL
-and 209-227 through oneDNN at 1 thread (198-219 and 430-480 at 2): MKL takes a
-slower code path on this AMD processor, which is about half of the gain. The
-``tiny`` step is ~21 GFLOP (the postnet 48 % of the multiply-adds, the two decoder
-LSTMs 33 %), 48 ms of arithmetic at 2 threads; the fast step takes 139 ms: postnet ~45 ms
-(compute-bound convolutions, BatchNorm, dropout's random numbers), the decoder loop
-~70 ms (about 95 small ops per decoder step, eager PyTorch's per-op cost), encoder
-~15 ms, clipping and Adam ~5 ms. ``paper`` runs at 131-212 GFLOP/s (44-58 % of the
-matmul rate).
+First-step losses of fast and readable differ by 3e-6 (``tiny``) and 6e-6
+(``paper``) in ~14: float32 rounding (tests/test_fast_paths.py holds them equal to
+1e-9 in float64). The fast ``tiny`` step gained ~13 % over the issue's first part
+(the same session's side-by-side runs: 136.5 -> 118 ms at 2 threads, 190 -> 167
+ms at 1; ratios 1.59 -> 1.69 and 1.63 -> 1.72 in those runs; the readable step's
+own time moves by up to 10 % between sessions on this shared VM, so compare ratios
+within a run). Where it came from (profiles of one step under cpu-exclusive):
+the postnet's time-major twin (channels-last convolutions, sigmoid-form tanh,
+dropout masks contiguous; postnet forward + backward 46 -> 34 ms at 2 threads,
+73 -> 54 ms at 1), Adam with ``foreach`` (bit-identical; 7.4 -> 3.8 ms in a
+micro-benchmark), and fewer
+ops per decoder step (LSTM backward factors batched over steps, the attention's
+tanh as a sigmoid of a doubled pre-activation, the location weight gradient as one
+product): the profiler's op calls per step fell from ~26,900 to ~19,900.
+
+The goal of a 2.5x ``tiny`` step is not reached. What is left at 2 threads (119
+ms; the arithmetic alone is 44 ms at the 2048-cube oneDNN rate): products in the
+decoder loops ~25 ms (16-row products, ~1.3x from the second thread), the
+postnet's convolutions ~23 ms (near oneDNN's rate), dropout/zoneout random numbers
+~9 ms (torch's CPU generator is serial; the fast path must draw the readable
+path's numbers), Python time in the two loops ~12 ms, the encoder ~10 ms, and a
+long tail of small pointwise ops. Running the loop at 1 thread inside a 2-thread
+step did not help (131 vs 130 ms). At ``paper`` size this part changed nothing
+(within 2 %); the reference ratio there stays ~2.4-2.7x. The ``tiny`` step is
+~21 GFLOP (the postnet 48 % of the multiply-adds, the two decoder LSTMs 33 %). A
+2048-cube product ran at 112-117 GFLOP/s through torch's MKL and 247-253 through
+oneDNN at 1 thread (217-227 and 450-493 at 2): MKL takes a slower code path on
+this AMD processor, which is about half of the gain.
 
 ``torch.compile`` (gcc, inductor, same machine, 1 thread, ``tiny`` decoder step
 forward): the LSTM cell's pointwise math 79 us compiled vs 52 us eager; a step with
@@ -181,10 +202,15 @@ def make_models(cfg) -> dict:
     return {"fast": fast, "readable": readable, "reference": reference}
 
 
-def make_step(model, cfg, batch):
-    """A closure running one training step; returns the loss."""
+def make_step(model, cfg, batch, foreach: bool = False):
+    """A closure running one training step; returns the loss.
+
+    ``foreach``: Adam's one-kernel-for-all-tensors update, as tacolib's trainer runs it
+    (``tacolib.schedule.make_optimizer``; bit-identical to the per-tensor loop, which is
+    torch's default on CPU and what the readable and reference steps keep).
+    """
     criterion = Tacotron2Loss.from_config(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, foreach=foreach)
     model.train()
 
     def step() -> float:
@@ -260,7 +286,7 @@ def profile(preset: str, threads: int, B: int) -> None:
     cfg = tacolib.get_config(preset)
     batch = make_batch(cfg, B, *SHAPES[preset])
     model = make_models(cfg)["fast"]
-    step = make_step(model, cfg, batch)
+    step = make_step(model, cfg, batch, foreach=True)
     step()
     with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         step()
@@ -298,7 +324,7 @@ def main(argv=None) -> int:
         macs = step_macs(cfg, args.batch, T_in, batch["mel"].shape[1])
         gflop = 3 * 2 * sum(macs.values()) / 1e9
         models = make_models(cfg)
-        steps = {name: make_step(model, cfg, batch) for name, model in models.items()}
+        steps = {name: make_step(model, cfg, batch, foreach=name == "fast") for name, model in models.items()}
         torch.set_num_threads(threads[0])
         torch.manual_seed(1)
         loss_fast = steps["fast"]()

@@ -169,7 +169,7 @@ class ModelConfig:
     learn_initial_states: bool = False
     gate_threshold: float = 0.5
     max_decoder_steps: int = 1000
-    fast_paths: bool = True  # fast twins of the decoder's teacher-forced loop and the encoder's BiLSTM (same numbers); False: the readable ones
+    fast_paths: bool = True  # fast twins of the decoder's teacher-forced loop, the encoder's BiLSTM and the postnet's layers (same numbers); False: the readable ones
     # postnet
     postnet_embedding_dim: int = 512
     postnet_kernel_size: int = 5

@@ -38,9 +38,14 @@ __all__ = ["SCHEDULES", "make_optimizer", "learning_rate", "make_scheduler"]
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float | None = None) -> torch.optim.Adam:
     """Adam over ``model``'s parameters with ``cfg``'s ``lr`` (or ``lr``), ``adam_betas``,
-    ``adam_eps`` and ``weight_decay`` (``cfg`` is a config's ``train`` section)."""
+    ``adam_eps`` and ``weight_decay`` (``cfg`` is a config's ``train`` section).
+
+    ``foreach=True`` (one kernel per step over all tensors, the default on GPUs) on
+    every device: bit-identical updates to the per-tensor loop, ~2x faster on CPU.
+    """
     return torch.optim.Adam(
-        model.parameters(), lr=cfg.lr if lr is None else lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps, weight_decay=cfg.weight_decay
+        model.parameters(), lr=cfg.lr if lr is None else lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps,
+        weight_decay=cfg.weight_decay, foreach=True,
     )
 
 

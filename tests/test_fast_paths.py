@@ -12,6 +12,7 @@ be drawn alike), and the eval-mode expectation.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import pytest
@@ -24,6 +25,8 @@ from tacolib.model import Tacotron2
 from tacolib.model.tacotron2 import readable_paths, set_fast_paths
 from tacolib.model import onednn
 from tacolib.model.encoder import bidirectional_lstm
+from tacolib.model.layers import fast_tanh
+from tacolib.model.postnet import Postnet
 from tacolib.model.onednn import PackedLinear, linear, matmul_tn
 
 
@@ -178,16 +181,53 @@ def test_unsupported_setups_fall_back_to_the_readable_loop():
     assert "train/eval" in net.decoder.fast_path_blocker()
 
 
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-10), (torch.float32, 1e-4)])
+@pytest.mark.parametrize("train, lengths", [(True, (31, 18, 7)), (True, None), (False, (31, 18, 7))])
+def test_time_major_postnet_matches_readable(dtype, tol, train, lengths):
+    """The postnet's time-major twin: output, input and weight gradients, BatchNorm's running statistics."""
+    torch.manual_seed(0)
+    readable = Postnet(80, 32, kernel_size=5, n_convs=5, time_major=False).to(dtype).train(train)
+    fast = copy.deepcopy(readable)
+    fast.time_major = True
+    mel = torch.randn(3, 31, 80, dtype=dtype) * 2
+    mel_lengths = None if lengths is None else torch.tensor(lengths)
+    g = torch.randn_like(mel)
+    results = []
+    for net in (readable, fast):
+        x = mel.clone().requires_grad_(True)
+        torch.manual_seed(5)
+        y = net(x, mel_lengths)
+        (y * g).sum().backward()
+        results.append((y.detach(), x.grad, {n: p.grad for n, p in net.named_parameters()}, dict(net.named_buffers())))
+    (y_r, gx_r, gp_r, buf_r), (y_f, gx_f, gp_f, buf_f) = results
+    torch.testing.assert_close(y_f, y_r, rtol=tol, atol=tol)
+    torch.testing.assert_close(gx_f, gx_r, rtol=tol, atol=tol)
+    for n in gp_r:
+        scale = float(gp_r[n].abs().max()) + 1e-30
+        torch.testing.assert_close(gp_f[n] / scale, gp_r[n] / scale, rtol=tol, atol=tol, msg=lambda m: f"gradient of {n}: {m}")
+    for n in buf_r:
+        torch.testing.assert_close(buf_f[n], buf_r[n], rtol=tol, atol=tol, msg=lambda m: f"buffer {n}: {m}")
+    assert int(buf_f["norms.0.num_batches_tracked"]) == (1 if train else 0)
+
+
+def test_fast_tanh_is_tanh():
+    x = torch.linspace(-12.0, 12.0, 1001, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(fast_tanh(x), torch.tanh(x), rtol=0, atol=1e-15)
+    assert torch.autograd.gradcheck(fast_tanh, (x[::50].detach().clone().requires_grad_(True),))
+    x32 = torch.randn(10_000) * 4
+    assert float((fast_tanh(x32) - torch.tanh(x32)).abs().max()) < 4e-7  # float32 rounding
+
+
 def test_config_switch_and_readable_paths():
     cfg = tacolib.get_config("tiny")
     model = Tacotron2(cfg)
-    assert model.decoder.fast_teacher_forcing is True and model.encoder.fast_lstm is True
+    assert model.decoder.fast_teacher_forcing is True and model.encoder.fast_lstm is True and model.postnet.time_major is True
     with readable_paths(model):
-        assert model.decoder.fast_teacher_forcing is False and model.encoder.fast_lstm is False
-    assert model.decoder.fast_teacher_forcing is True and model.encoder.fast_lstm is True
+        assert model.decoder.fast_teacher_forcing is False and model.encoder.fast_lstm is False and model.postnet.time_major is False
+    assert model.decoder.fast_teacher_forcing is True and model.encoder.fast_lstm is True and model.postnet.time_major is True
     cfg.model = dataclasses.replace(cfg.model, fast_paths=False)
     model = Tacotron2(cfg)
-    assert model.decoder.fast_teacher_forcing is False and model.encoder.fast_lstm is False
+    assert model.decoder.fast_teacher_forcing is False and model.encoder.fast_lstm is False and model.postnet.time_major is False
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

@@ -29,28 +29,32 @@ from tacolib.text import text_to_ids
 def set_fast_paths(model: nn.Module, enabled: bool) -> None:
     """Switch the fast twins of the readable loops on or off in ``model`` (any module tree).
 
-    They are the decoder's teacher-forced loop (``Decoder.fast_teacher_forcing``) and
-    the encoder's BiLSTM (``Encoder.fast_lstm``); both give the same numbers as the
-    readable code, which runs every sub-module once per step (``model.fast_paths``
-    in the config sets them at construction).
+    They are the decoder's teacher-forced loop (``Decoder.fast_teacher_forcing``),
+    the encoder's BiLSTM (``Encoder.fast_lstm``) and the postnet's time-major layers
+    (``Postnet.time_major``); all give the same numbers as the readable code, which
+    runs every sub-module once per step (``model.fast_paths`` in the config sets
+    them at construction).
     """
-    for module in model.modules():
-        if isinstance(module, Decoder):
-            module.fast_teacher_forcing = enabled
-        elif isinstance(module, Encoder):
-            module.fast_lstm = enabled
+    for module, switch in _fast_switches(model):
+        setattr(module, switch, enabled)
+
+
+def _fast_switches(model: nn.Module) -> list[tuple[nn.Module, str]]:
+    """``(module, name of its fast-path switch)`` for every box in ``model`` that has one."""
+    switches = {Decoder: "fast_teacher_forcing", Encoder: "fast_lstm", Postnet: "time_major"}
+    return [(m, name) for m in model.modules() for cls, name in switches.items() if isinstance(m, cls)]
 
 
 @contextlib.contextmanager
 def readable_paths(model: nn.Module):
     """Within the block ``model`` runs its readable loops (e.g. so forward hooks see every step)."""
-    saved = [(m, m.fast_teacher_forcing if isinstance(m, Decoder) else m.fast_lstm) for m in model.modules() if isinstance(m, (Decoder, Encoder))]
+    saved = [(m, name, getattr(m, name)) for m, name in _fast_switches(model)]
     set_fast_paths(model, False)
     try:
         yield model
     finally:
-        for m, enabled in saved:
-            set_fast_paths(m, enabled)
+        for m, name, enabled in saved:
+            setattr(m, name, enabled)
 
 
 class Tacotron2(nn.Module):
