@@ -70,6 +70,7 @@ import numpy as np
 import torch
 
 import tacolib
+from tacolib import safe_io
 from tacolib.data import load_datasets
 from tacolib.evaluate import evaluate_free_running
 from tacolib.samplers import epoch_batches, padding_fraction
@@ -133,7 +134,7 @@ def train(variant: str, seed: int, steps: int, more: int, val_every: int, n_infe
         "heldout": {"dropout seed 0": heldout(model, splits["test"], 0), "dropout seed 1": heldout(model, splits["test"], 1),
                     "dropout off": heldout(model, splits["test"], None)},
     }
-    (out / "result.json").write_text(json.dumps(record, indent=1))
+    safe_io.atomic_write(out / "result.json", json.dumps(record, indent=1))
     return record
 
 

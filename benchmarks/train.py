@@ -50,7 +50,6 @@ from pathlib import Path
 import torch
 
 import tacolib
-from tacolib.cli import parse_overrides
 from tacolib.config import get_config
 from tacolib.data import load_datasets
 from tacolib.evaluate import evaluate_free_running
@@ -70,7 +69,7 @@ def train_curve(args) -> int:
     info = tacolib.setup(seed=0, threads=args.threads)
     cfg = get_config(args.preset)
     overrides = ["train.val_every=0", f"train.max_steps={args.max_steps}", f"train.ckpt_every={10**9}", *args.set]
-    cfg = cfg.override(parse_overrides(overrides, cfg))
+    cfg = cfg.override(overrides)
     print(f"# preset {cfg.name}, torch {info['torch']}, {info['threads']} thread(s), cores {os.cpu_count()}, {_load()}")
     print(f"# overrides: {args.set or 'none'}")
     t0 = time.time()
@@ -136,7 +135,7 @@ def gpu_throughput(args) -> int:
     from tacolib.data import collate
     from tacolib.train import Trainer
 
-    cfg = get_config("paper").override(parse_overrides([f"train.batch_size={args.batch_size}", *args.set], get_config("paper")))
+    cfg = get_config("paper").override([f"train.batch_size={args.batch_size}", *args.set])
     g = torch.Generator().manual_seed(0)
     # LJSpeech: ~1-10 s per clip (mean ~6.6 s ~ 570 frames), ~100-180 characters
     items = []

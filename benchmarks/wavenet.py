@@ -25,7 +25,8 @@ import time
 import torch
 
 import tacolib
-from tacolib.vocoder.wavenet import WaveNet, WaveNetConfig, train_wavenet
+from tacolib.vocoder.wavenet import WaveNet, WaveNetConfig
+from tacolib.vocoder.wavenet_train import train_wavenet
 from tacolib.vocoder.wavenet_generate import CachedWaveNet, generate
 
 

@@ -54,11 +54,12 @@ import numpy as np
 import torch
 
 import tacolib
-from tacolib import audio
+from tacolib import audio, safe_io
 from tacolib.corpus import tinyspeech
 from tacolib.vocoder import wavenet_generate
 from tacolib.vocoder.griffin_lim import mel_spectral_convergence, mel_to_audio
-from tacolib.vocoder.wavenet import WaveNet, WaveNetConfig, load_wavenet, save_wavenet, train_wavenet
+from tacolib.vocoder.wavenet import WaveNet, WaveNetConfig, load_wavenet, save_wavenet
+from tacolib.vocoder.wavenet_train import train_wavenet
 
 _FRAME_NOISE = wavenet_generate.frame_noise
 
@@ -112,7 +113,7 @@ def main() -> None:
     if args.resume and saved:
         model = load_wavenet(saved[-1])
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-        opt.load_state_dict(torch.load(out / "optimizer.pt", weights_only=False))
+        opt.load_state_dict(safe_io.torch_load(out / "optimizer.pt"))
         curve = json.loads((out / "curve.json").read_text())
         step, cpu = curve["points"][-1]["step"], 60 * curve["points"][-1]["cpu_minutes"]
         print(f"resumed from {saved[-1]} at step {step} ({cpu / 60:.1f} CPU min)")
@@ -135,8 +136,9 @@ def main() -> None:
             loss = float(np.mean(losses[-100:])) if losses else float("nan")
             curve["points"].append({"cpu_minutes": cpu / 60, "step": step, "loss": loss, "mel_sc": scores[1.0], "mel_sc_cold": scores[args.temperature]})
             save_wavenet(out / f"step_{step:05d}.pt", model, extra={"step": step, "cpu_minutes": cpu / 60})
-            torch.save(opt.state_dict(), out / "optimizer.pt")
-            (out / "curve.json").write_text(json.dumps(curve, indent=1))
+            with safe_io.atomic_open(out / "optimizer.pt") as f:
+                torch.save(opt.state_dict(), f)
+            safe_io.atomic_write(out / "curve.json", json.dumps(curve, indent=1))
             print(f"{cpu / 60:6.1f} CPU min  step {step:5d}  loss {loss:.3f}  mel SC T=1 {np.mean(scores[1.0]):.3f}  "
                   f"T={args.temperature} {np.mean(scores[args.temperature]):.3f}", flush=True)
         if step >= args.steps:

@@ -17,6 +17,8 @@ result matches ``librosa.feature.melspectrogram`` to float precision.
 from __future__ import annotations
 
 import functools
+import logging
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from tacolib.config import AudioConfig
 
 __all__ = [
     "AudioError",
+    "audio_info",
     "load_wav",
     "save_wav",
     "stft_window",
@@ -43,6 +46,9 @@ __all__ = [
 ]
 
 AMP_FLOOR = 1e-5  # -100 dB: the dynamic-range compression floor
+OPEN_ENDED = 0x7FFFF000  # a wav data size this large (or 0) means "length unknown": written by streaming tools
+
+logger = logging.getLogger("tacolib.audio")
 
 
 class AudioError(ValueError):
@@ -50,6 +56,63 @@ class AudioError(ValueError):
 
 
 # ---- files -----------------------------------------------------------------------
+
+
+def _wav_data_extent(path: Path) -> tuple[int, int, int] | None:
+    """``(bytes the header declares, bytes present, bytes per frame)`` of a RIFF/WAVE
+    file's data chunk; None for other formats or an open-ended length."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos, block = 12, 0
+        while True:  # chunks: 4-byte id, 4-byte little-endian size, data, pad byte to even
+            f.seek(pos)
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, n = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = f.read(min(n, 16))
+                block = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else 0
+            elif cid == b"data":
+                if n == 0 or n >= OPEN_ENDED or block == 0:
+                    return None
+                return n, size - pos - 8, block
+            pos += 8 + n + (n & 1)
+
+
+def audio_info(path: str | Path):
+    """The header of an audio file (``soundfile.info``: ``frames``, ``samplerate``, ...),
+    checked to be whole.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    AudioError
+        libsndfile cannot read it, or it is a truncated wav: its header promises more
+        samples than the file holds (libsndfile alone would quietly read what is there,
+        and the utterance would keep its full transcript).
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"audio file not found: {path}")
+    try:
+        info = sf.info(str(path))
+    except Exception as e:  # soundfile raises LibsndfileError / RuntimeError / TypeError
+        raise AudioError(f"{path}: not readable audio ({e})") from None
+    extent = _wav_data_extent(path)
+    if extent is not None and extent[1] < extent[0]:
+        declared, present, block = extent
+        raise AudioError(
+            f"{path}: truncated: its header promises {declared // block} samples, the file holds {present // block} "
+            "(an interrupted copy or download?); copy it again, or remove its line from metadata.csv"
+        )
+    return info
 
 
 def load_wav(
@@ -74,31 +137,41 @@ def load_wav(
     Returns
     -------
     torch.Tensor
-        ``(T,)`` float32 in [-1, 1]; multi-channel files are averaged to mono.
+        ``(T,)`` float32 in [-1, 1]; multi-channel files are averaged to mono. A float
+        wav whose samples go beyond full scale (a peak of 6.0, say) is scaled down by
+        its peak, with a warning on the ``tacolib.audio`` logger naming the file: scaled,
+        not clipped, so the waveform keeps its shape. Resampling's small overshoots
+        are clipped.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist (the message names it).
     AudioError
-        The file is not audio libsndfile can decode, or holds no samples.
+        The file is not audio libsndfile can decode, is a truncated wav (see
+        :func:`audio_info`), holds no samples, or holds NaN/infinite samples.
     """
     import soundfile as sf
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"audio file not found: {path}")
+    audio_info(path)  # exists, readable, not truncated
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:  # soundfile raises LibsndfileError / RuntimeError / TypeError
         raise AudioError(f"{path}: cannot decode audio ({e})") from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: the file holds no samples (empty signal)")
+    if not np.isfinite(data).all():
+        raise AudioError(f"{path}: the signal contains NaN or infinite samples")
+    peak = float(np.abs(data).max())
+    if peak > 1.0:  # only float wavs can: integer PCM reads as [-1, 1)
+        logger.warning("%s: samples peak at %.2f, beyond the full scale of 1.0; scaled down by %.2f", path, peak, peak)
+        data = data / peak
     wav = data.mean(axis=1)  # (T, C) -> (T,) mono downmix
     if sample_rate is not None and sr != sample_rate:
         import librosa
 
-        wav = librosa.resample(wav, orig_sr=sr, target_sr=sample_rate)
+        wav = np.clip(librosa.resample(wav, orig_sr=sr, target_sr=sample_rate), -1.0, 1.0)
     if trim:
         import librosa
 
@@ -108,21 +181,34 @@ def load_wav(
         if trimmed.size == 0:
             raise AudioError(f"{path}: nothing is left after trimming silence (top_db={top_db})")
         wav = trimmed
-    if not np.isfinite(wav).all():
-        raise AudioError(f"{path}: the signal contains NaN or infinite samples")
     return torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
 
 
 def save_wav(path: str | Path, wav: torch.Tensor | np.ndarray, sample_rate: int) -> Path:
-    """Write a mono waveform as 16-bit PCM wav, clipping to [-1, 1]. Returns the path."""
+    """Write a mono waveform as 16-bit PCM (``.wav``, or ``.flac``), clipping to [-1, 1].
+
+    Written atomically (:func:`tacolib.safe_io.atomic_open`): a full or read-only disk is
+    one :class:`tacolib.safe_io.OutputError` naming the path, and an existing file
+    stays whole. Returns the path.
+
+    Raises
+    ------
+    AudioError
+        A file name whose ending is not an audio type libsndfile writes.
+    """
     import soundfile as sf
 
+    from tacolib.safe_io import atomic_open
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = path.suffix[1:].upper()
+    if fmt not in ("WAV", "FLAC"):
+        raise AudioError(f"{path}: cannot write audio to a {path.suffix or 'suffix-less'} file; name it .wav (or .flac)")
     if isinstance(wav, torch.Tensor):
         wav = wav.detach().cpu().numpy()
     wav = np.asarray(wav, dtype=np.float32).reshape(-1)
-    sf.write(str(path), np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    with atomic_open(path) as f:
+        sf.write(f, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format=fmt)
     return path
 
 

@@ -21,17 +21,22 @@ key              value
 ``history``      the logged scalars, ``{"train": [...], "val": [...]}``
 ===============  ==============================================================
 
-Writes go to a temporary file in the same folder, are flushed to disk, then renamed
-over the destination with :func:`os.replace` (atomic on POSIX and Windows): a crash or
-a Ctrl-C mid-write leaves the previous checkpoint intact, never half a file.
+Writes go through :func:`tacolib.safe_io.atomic_open`: a temporary file in the same
+folder, flushed to disk, then renamed over the destination (atomic on POSIX and
+Windows). A crash, a Ctrl-C or a ``kill -9`` mid-write leaves the previous checkpoint
+intact, never half a file; the orphaned ``.<name>.<random>.tmp`` is removed when the
+run's :class:`CheckpointManager` is next created. A full or read-only disk is one line
+(:class:`tacolib.safe_io.OutputError`).
 
 Only tensors, numbers, strings, lists, tuples and dicts are stored, so checkpoints
-load with ``torch.load(weights_only=True)``: opening a checkpoint never runs code.
+load with ``torch.load(weights_only=True)`` (:func:`tacolib.safe_io.torch_load`):
+opening a checkpoint never runs code, and a file that would is refused with the whole
+"only if you trust it" advice. A checkpoint whose config does not parse (an unknown
+key, a value of the wrong type) is refused at load, naming the file and the key.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from pathlib import Path
@@ -40,8 +45,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from tacolib import safe_io
 from tacolib.config import Config
-from tacolib.runtime import atomic_path
 
 FORMAT = "tacolib-checkpoint"
 VERSION = 1
@@ -54,6 +59,7 @@ __all__ = [
     "CheckpointError",
     "save_checkpoint",
     "load_checkpoint",
+    "load_weights",
     "check_compatible",
     "rng_state",
     "set_rng_state",
@@ -105,14 +111,17 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (a dict, see the module docstring) to ``path`` atomically.
 
     ``format`` and ``version`` are added. Returns the path written.
+
+    Raises
+    ------
+    tacolib.safe_io.OutputError
+        No space left, a read-only or forbidden location (one line naming ``path``);
+        the previous file at ``path`` is kept.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {"format": FORMAT, "version": VERSION, **state}
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    with safe_io.atomic_open(path) as f:
         torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())  # on disk before the rename: a power cut cannot leave an empty file
     return path
 
 
@@ -132,8 +141,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
     Raises
     ------
     CheckpointError
-        The file is missing, truncated/corrupt, not a tacolib checkpoint, or from an
-        incompatible config. The message names the file and the problem.
+        The file is missing, truncated/corrupt, would run code when unpickled, is not
+        a tacolib checkpoint, has a malformed config, or comes from an incompatible
+        config. One line naming the file and the problem.
     """
     path = Path(path)
     if path.is_dir():
@@ -144,9 +154,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # zip/pickle errors from a truncated or foreign file
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt?): {type(e).__name__}: {_first_line(e)}") from None
+        state = safe_io.torch_load(path, map_location=map_location)
+    except safe_io.UnsafeFileError as e:
+        raise CheckpointError(str(e)) from None
+    except safe_io.UnreadableFileError as e:
+        raise CheckpointError(str(e).replace("is not a readable torch file", "is not a readable checkpoint", 1)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a tacolib checkpoint (no 'format: {FORMAT}' entry)")
     if state.get("version", 0) > VERSION:
@@ -154,15 +166,30 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
     for key in ("step", "config", "model"):
         if key not in state:
             raise CheckpointError(f"{path} is incomplete: no {key!r} entry")
+    try:
+        Config.from_dict(state["config"])
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: its config is malformed: {e}") from None
     state["path"] = str(path)
     if config is not None:
         check_compatible(state, config)
     return state
 
 
-def _first_line(e: Exception) -> str:
-    s = str(e).strip().splitlines()
-    return s[0][:200] if s else ""
+def load_weights(model: torch.nn.Module, path: str | Path, config: Config | None = None, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint's model weights into ``model`` (checked against ``config``); returns the whole state.
+
+    Raises
+    ------
+    CheckpointError
+        Missing or foreign file, an incompatible config, or weights of another shape.
+    """
+    state = load_checkpoint(path, map_location=map_location, config=config)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{state['path']}: the weights do not fit this model: {str(e).splitlines()[0]}") from None
+    return state
 
 
 def checkpoint_config(state: dict[str, Any]) -> Config:
@@ -174,7 +201,8 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
     """Refuse a checkpoint whose model or audio settings differ from ``config``.
 
     Training settings (learning rate, batch size, ...) may change between runs; the
-    network's shape and the meaning of its mels may not. A key the checkpoint's config
+    network's shape, the meaning of its mels and what its tokens are
+    (``text.input``: characters or phonemes) may not. A key the checkpoint's config
     does not have (it was saved before the key existed) counts as its default, which
     is what the code did then.
 
@@ -192,6 +220,9 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key) and not (isinstance(a.get(key), (list, tuple)) and list(a.get(key)) == list(b.get(key) or [])):
                 diffs.append(f"{section}.{key}: checkpoint {a.get(key)!r} vs config {b.get(key)!r}")
+    saved_input = saved.get("text", {}).get("input", "chars")  # checkpoints from before phonemes read characters
+    if saved_input != config.text.input:
+        diffs.append(f"text.input: checkpoint {saved_input!r} vs config {config.text.input!r}")
     if diffs:
         where = state.get("path", "checkpoint")
         shown = "; ".join(diffs[:6]) + (f"; ... ({len(diffs)} differences)" if len(diffs) > 6 else "")
@@ -228,6 +259,14 @@ class CheckpointManager:
         The run's checkpoint folder (created when needed).
     keep_last : int
         How many ``step_*.pt`` files to keep (>= 1).
+
+    Attributes
+    ----------
+    orphans_removed : list of Path
+        Temporaries of saves killed mid-write (``.step_*.pt.<random>.tmp``,
+        ``.best.pt.<random>.tmp``) found at construction and removed; nothing else in
+        the folder is touched. Construct the manager where no other process saves into
+        the same folder (the trainer holds the run folder's lock, :mod:`tacolib.runlock`).
     """
 
     def __init__(self, folder: str | Path, keep_last: int = 3):
@@ -235,6 +274,11 @@ class CheckpointManager:
             raise ValueError(f"keep_last must be >= 1, got {keep_last}")
         self.folder = Path(folder)
         self.keep_last = keep_last
+        self.orphans_removed = safe_io.remove_orphans(self.folder, self.owns)
+
+    def owns(self, name: str) -> bool:
+        """True for the file names this manager writes (``step_<n>.pt``, ``best.pt``)."""
+        return name == self.best_path.name or _STEP_FILE.match(name) is not None
 
     def path_for(self, step: int) -> Path:
         return self.folder / f"step_{step:08d}.pt"
@@ -253,12 +297,15 @@ class CheckpointManager:
     def save(self, state: dict[str, Any], is_best: bool = False) -> Path:
         """Write ``state`` as ``step_<step>.pt``; also ``best.pt`` when ``is_best``.
 
-        Older step files beyond ``keep_last`` are deleted after the new one is safely
-        on disk.
+        ``best.pt`` is written first: a process killed between the two files then
+        resumes from the previous step file and replays to the same best, whereas the
+        other order would resume from a step file whose ``best`` claims a ``best.pt``
+        that was never written. Older step files beyond ``keep_last`` are deleted after
+        the new one is safely on disk.
         """
-        path = save_checkpoint(self.path_for(int(state["step"])), state)
         if is_best:
             save_checkpoint(self.best_path, state)
+        path = save_checkpoint(self.path_for(int(state["step"])), state)
         for old in self.step_files()[: -self.keep_last]:
             old.unlink(missing_ok=True)
         return path

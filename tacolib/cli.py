@@ -2,6 +2,7 @@
 
     tacolib prepare tinyspeech --size full          build the course corpus (offline, espeak-ng)
     tacolib prepare ljspeech                        download, verify and extract LJSpeech 1.1
+    tacolib prepare custom my_voice/                check your own recordings (LJSpeech's layout)
     tacolib train --preset tiny --out runs/tiny     train (Ctrl-C saves; --resume continues)
     tacolib train --preset paper --set train.batch_size=32 --set data.corpus=ljspeech
     torchrun --nproc_per_node 8 -m tacolib train --preset paper ...   one process per GPU
@@ -9,9 +10,11 @@
     tacolib evaluate --checkpoint runs/tiny         metrics on the held-out split
 
 Every command has ``--help``. Bad arguments (a missing checkpoint, an unknown preset,
-a malformed ``--set``) end with one line on stderr and exit status 2 (set
-``TACOLIB_DEBUG=1`` for the traceback); a diverged run
-exits 1, an interrupted one 130.
+a malformed ``--set``, a bad ``--device`` or ``--threads``), an output location that
+cannot be written (full, read-only, below a file), a corpus folder tacolib did not make
+and a run folder another run holds end with one line on stderr and exit status 2 (set
+``TACOLIB_DEBUG=1`` for the traceback), found before the long work starts; a diverged
+run exits 1, an interrupted one 130.
 
 Each command is a pair ``(add_arguments, run)`` registered in :data:`COMMANDS`, so a
 new command is one more entry.
@@ -27,9 +30,12 @@ from pathlib import Path
 from typing import Callable
 
 from tacolib.checkpoint import CheckpointError
+from tacolib.corpus.folders import ForeignFolderError
 from tacolib.corpus.ljspeech import DownloadError
+from tacolib.runlock import RunLockedError
+from tacolib.safe_io import OutputError, atomic_write, check_output_file, check_output_folder
 
-__all__ = ["main", "build_parser", "parse_overrides", "COMMANDS", "CLIError"]
+__all__ = ["main", "build_parser", "COMMANDS", "CLIError"]
 
 
 class CLIError(Exception):
@@ -49,45 +55,18 @@ def _config_from_args(args, checkpoint_state: dict | None = None):
         cfg = Config.from_dict(checkpoint_state["config"])
     else:
         cfg = get_config(args.preset or "tiny")
-    if args.set:
-        cfg = cfg.override(parse_overrides(args.set, cfg))
-    return cfg
+    return _override(cfg, args.set)
 
 
-def parse_overrides(assignments: list[str], cfg) -> dict:
-    """``["train.lr=1e-3", ...]`` -> ``{"train.lr": 0.001}``, values typed like the config's.
-
-    YAML reads ``1e-3`` as a string (YAML 1.1 floats need a dot), so numbers are parsed
-    here; a value of the wrong kind (``train.lr=fast``) is refused with its key named.
-    """
-    import yaml
-
-    current = cfg.to_dict()
-    out = {}
-    for a in assignments:
-        if "=" not in a:
-            raise CLIError(f"--set {a!r} is not of the form section.key=value")
-        key, text = (x.strip() for x in a.split("=", 1))
-        value = yaml.safe_load(text) if text else ""
-        parts = key.split(".")
-        old = current.get(parts[0], {}).get(parts[1]) if len(parts) == 2 and isinstance(current.get(parts[0]), dict) else None
-        if isinstance(old, (int, float)) and not isinstance(old, bool) and isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise CLIError(f"--set {key}: expected a number, got {text!r}") from None
-        if isinstance(old, bool) and not isinstance(value, bool):
-            raise CLIError(f"--set {key}: expected true or false, got {text!r}")
-        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float):
-            if not value.is_integer():
-                raise CLIError(f"--set {key}: expected an integer, got {text!r}")
-            value = int(value)
-        if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if isinstance(old, str) and not isinstance(value, str):
-            value = text
-        out[key] = value
-    return out
+def _override(cfg, assignments: list[str]):
+    """``cfg`` with the ``--set section.key=value`` assignments applied (:meth:`tacolib.config.Config.override`,
+    the one definition of how text becomes a typed value); a bad one is a :class:`CLIError` starting ``--set``."""
+    if not assignments:
+        return cfg
+    try:
+        return cfg.override(assignments)
+    except ValueError as e:
+        raise CLIError(f"--set {e}") from None
 
 
 def _add_device(p: argparse.ArgumentParser) -> None:
@@ -98,9 +77,19 @@ def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: TACOLIB_THREADS, else 1; always 1 per process under torchrun unless given)")
 
 
-def _setup(args, seed: int) -> None:
-    import os
+def _device(args):
+    """``--threads`` and ``--device`` checked (one line each) and the device resolved, before anything slow."""
+    from tacolib.runtime import resolve_device
 
+    if args.threads is not None and args.threads < 1:
+        raise CLIError(f"--threads must be >= 1, got {args.threads}")
+    try:
+        return resolve_device(args.device)
+    except ValueError as e:
+        raise CLIError(f"--device {e}") from None
+
+
+def _setup(args, seed: int) -> None:
     from tacolib.runtime import setup
 
     threads = args.threads
@@ -113,7 +102,9 @@ def _setup(args, seed: int) -> None:
 
 
 def _prepare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("corpus", nargs="?", default="tinyspeech", choices=["tinyspeech", "ljspeech"], help="which corpus (default: tinyspeech)")
+    p.add_argument("corpus", nargs="?", default="tinyspeech", choices=["tinyspeech", "ljspeech", "custom"],
+                   help="which corpus (default: tinyspeech); custom: check your own recordings in PATH")
+    p.add_argument("path", nargs="?", default=None, help="custom: the folder of your recordings (metadata.csv with id|transcript lines, wavs/<id>.wav)")
     p.add_argument("--size", default="full", choices=["fast", "full"], help="TinySpeech size: fast (CI, seconds) or full (the course's; default)")
     p.add_argument("--root", default=None, help="where to put it (default: a folder under TACOLIB_DATA or <repo>/data)")
     p.add_argument("--mels", action="store_true", help="also precompute and cache the mel spectrograms of the tiny preset")
@@ -124,6 +115,10 @@ def _prepare_args(p: argparse.ArgumentParser) -> None:
 def _prepare_run(args) -> int:
     from tacolib.config import get_config
 
+    if args.corpus == "custom":
+        return _prepare_custom(args)
+    if args.path:
+        raise CLIError(f"a PATH ({args.path}) only applies to: tacolib prepare custom PATH; --root says where to put {args.corpus}")
     if args.url and args.corpus != "ljspeech":
         raise CLIError("--url only applies to: tacolib prepare ljspeech")
     if args.corpus == "tinyspeech":
@@ -140,6 +135,25 @@ def _prepare_run(args) -> int:
 
         cfg = get_config(args.preset).override([f"data.corpus={args.corpus}", f"data.path={root}", f"data.size={args.size}"])
         n = sum(len(ds) for ds in load_datasets(cfg).values())
+        print(f"cached the mels of {n} utterances ({args.preset} preset's audio settings)")
+    return 0
+
+
+def _prepare_custom(args) -> int:
+    """Check a folder of one's own recordings (:func:`tacolib.corpus.custom.check_voice`); exit 2 when unusable."""
+    from tacolib.config import get_config
+    from tacolib.corpus.custom import check_voice
+
+    if not args.path:
+        raise CLIError("give the folder of your recordings: tacolib prepare custom PATH")
+    cfg = get_config(args.preset).override(["data.corpus=custom", f"data.path={args.path}"])
+    report = check_voice(args.path, cfg)
+    print(report.format())
+    print(f"fine-tune on it: notebook 12, or tacolib train --set data.corpus=custom --set data.path={args.path} ...")
+    if args.mels:
+        from tacolib.data import TTSDataset
+
+        n = len(TTSDataset(args.path, cfg, ids=report.usable).preprocess())
         print(f"cached the mels of {n} utterances ({args.preset} preset's audio settings)")
     return 0
 
@@ -165,27 +179,30 @@ def _train_run(args) -> int:
     from tacolib import checkpoint as ckpt
     from tacolib.train import Trainer, TrainingDiverged
 
+    device = _device(args)
+    if args.max_steps is not None and args.max_steps < 1:
+        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}")
+    if args.minutes is not None and not (0 < args.minutes < float("inf")):
+        raise CLIError(f"--minutes must be a positive number, got {args.minutes}")
     state = None
     if isinstance(args.resume, str):
         state = ckpt.load_checkpoint(args.resume)
     cfg = _config_from_args(args, state)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
+    check_output_folder(out)  # a file, below a file, read-only, full: before the corpus is built
     if args.resume is True and not args.config and not args.preset and (out / "config.yaml").is_file():
         from tacolib.config import Config
 
         cfg = Config.load(out / "config.yaml")
-        cfg = cfg.override(parse_overrides(args.set, cfg)) if args.set else cfg
+        cfg = _override(cfg, args.set)
     existing = ckpt.latest_checkpoint(out / "checkpoints")
     if existing is not None and not args.resume:
         raise CLIError(f"{out} already holds checkpoints (newest: {existing.name}); pass --resume to continue, or choose another --out")
     if args.resume is True and existing is None:
         print(f"no checkpoint in {out / 'checkpoints'} yet: starting a new run")
-    if args.max_steps is not None and args.max_steps < 1:
-        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}")
-    if args.minutes is not None and args.minutes <= 0:
-        raise CLIError(f"--minutes must be > 0, got {args.minutes}")
     _setup(args, cfg.train.seed)
-    trainer = Trainer(cfg, out, device=args.device, tensorboard=not args.no_tensorboard, progress=not args.no_progress)
+    # holds the run folder (another run there: RunLockedError naming its pid) before building the corpus
+    trainer = Trainer(cfg, out, device=device, tensorboard=not args.no_tensorboard, progress=not args.no_progress)
     try:
         result = trainer.fit(max_steps=args.max_steps, max_minutes=args.minutes, resume=args.resume)
     except TrainingDiverged as e:
@@ -221,16 +238,22 @@ def _synthesize_args(p: argparse.ArgumentParser) -> None:
 def _synthesize_run(args) -> int:
     from tacolib.audio import save_wav
     from tacolib.synthesize import load_model, plot_result, synthesize
-    from tacolib.runtime import resolve_device
 
     if not args.text.strip():
         raise CLIError("the text to synthesize is empty")
+    if args.max_decoder_steps is not None and args.max_decoder_steps < 1:
+        raise CLIError(f"--max-decoder-steps must be >= 1, got {args.max_decoder_steps}")
+    if args.gl_iters < 1:
+        raise CLIError(f"--gl-iters must be >= 1, got {args.gl_iters}")
+    device = _device(args)
+    if args.int8 and device.type != "cpu":
+        raise CLIError(f"--int8 runs on the CPU; add --device cpu (the model would run on {device})")
+    check_output_file(args.out, suffixes=(".wav",))  # before the model is loaded and the sentence spoken
+    if args.plot:
+        check_output_file(args.plot, suffixes=(".png",))
     _setup(args, args.seed)
-    device = resolve_device(args.device)
     model, cfg = load_model(args.checkpoint, device)
     if args.int8:
-        if device.type != "cpu":
-            raise CLIError(f"--int8 runs on the CPU; add --device cpu (the model would run on {device})")
         from tacolib.model.int8 import quantize_decoder
 
         model = quantize_decoder(model, inplace=True)
@@ -260,21 +283,34 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="corpus folder (default: the one in the checkpoint's config)")
     p.add_argument("--json", default=None, help="also write the metrics to this JSON file")
     p.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (default 8)")
+    p.add_argument("--mcd", action="store_true", help="also the mel-cepstral distortion (MCD-DTW, dB) of the Griffin-Lim speech to the recordings, with its floor")
     _add_device(p)
     _add_threads(p)
 
 
 def _evaluate_run(args) -> int:
-    from tacolib.data import load_datasets
+    from tacolib.corpus import corpus_root, read_metadata
+    from tacolib.data import TTSDataset
     from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
-    from tacolib.runtime import resolve_device
     from tacolib.synthesize import load_model
 
-    _setup(args, 0)
-    model, cfg = load_model(args.checkpoint, resolve_device(args.device))
+    if args.batch_size < 1:
+        raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.n is not None and args.n < 1:
+        raise CLIError(f"--n must be >= 1, got {args.n}")
+    device = _device(args)
     if args.data:
-        cfg = cfg.override([f"data.path={args.data}"])
-    dataset = load_datasets(cfg, progress=False)[args.split]
+        if not (Path(args.data) / "metadata.csv").is_file():
+            raise CLIError(f"--data {args.data} is not a corpus folder (no metadata.csv in it); give one made by "
+                           "tacolib prepare, or leave --data out to use the checkpoint's corpus")
+        read_metadata(args.data)  # not UTF-8, no valid line: one line naming file:line, before the model is loaded
+    if args.json:
+        check_output_file(args.json)
+    _setup(args, 0)
+    model, cfg = load_model(args.checkpoint, device)
+    # the folder as it is (--data), or the checkpoint's corpus (TinySpeech is built when missing); only this split
+    root = Path(args.data) if args.data else corpus_root(cfg.data, build=True, progress=False)
+    dataset = TTSDataset(root, cfg, split=args.split).preprocess(progress=False)
     indices = list(range(len(dataset) if args.n is None else min(args.n, len(dataset))))
     if not indices:
         raise CLIError(f"the {args.split} split is empty")
@@ -282,11 +318,17 @@ def _evaluate_run(args) -> int:
     fr = evaluate_free_running(model, dataset, indices, batch_size=args.batch_size)
     metrics = {"checkpoint_step": getattr(model, "checkpoint_step", None), "split": args.split, "n": len(indices), **tf}
     metrics.update({f"infer_{k}": v for k, v in fr.items() if k != "items"})
+    if args.mcd:
+        from tacolib.evaluate import evaluate_mcd
+
+        metrics.update({f"infer_{k}": v for k, v in evaluate_mcd(fr["items"], cfg.audio).items() if k != "n"})
     for k, v in metrics.items():
         print(f"{k:>22}: {v:.4f}" if isinstance(v, float) else f"{k:>22}: {v}")
+    if args.mcd:
+        print(f"MCD-DTW {metrics['infer_mcd']:.2f} dB; its floor (Griffin-Lim of the recordings' own mels) {metrics['infer_mcd_floor']:.2f} dB: "
+              "lower is closer to the recordings, and no model gets below the floor")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(metrics, indent=2))
+        atomic_write(args.json, json.dumps(metrics, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 
@@ -310,6 +352,7 @@ def _quickstart_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/run/tb (slower validations)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--phonemes", action="store_true", help="the model reads espeak-ng's phonemes instead of characters (text.input=phonemes; notebook 12)")
 
 
 def _quickstart_run(args) -> int:
@@ -334,7 +377,7 @@ def _quickstart_run(args) -> int:
         m = quickstart(
             out=args.out, minutes=args.minutes, device=args.device, texts=args.text, fast=fast, threads=args.threads,
             max_steps=args.max_steps, seed=args.seed, progress=not args.no_progress, tensorboard=args.tensorboard,
-            command=command,
+            command=command, text_input="phonemes" if args.phonemes else "chars",
         )
     except TrainingDiverged as e:  # names the last good checkpoint
         print(f"tacolib quickstart: {e}", file=sys.stderr)
@@ -383,8 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # errors that are the user's (bad paths, values, configs): one line, no traceback
-# (DownloadError: offline, HTTP error, bad checksum -- the message says what to do)
-_USER_ERRORS = (CLIError, CheckpointError, DownloadError, FileNotFoundError, ValueError, KeyError)
+# (DownloadError: offline, HTTP error, bad checksum -- the message says what to do;
+# OutputError: full, read-only or forbidden location; ForeignFolderError: a corpus folder
+# tacolib did not make; RunLockedError: another run holds the run folder, its pid named)
+_USER_ERRORS = (CLIError, CheckpointError, DownloadError, OutputError, ForeignFolderError, RunLockedError, FileNotFoundError,
+                ValueError, KeyError)
 
 
 def main(argv: list[str] | None = None) -> int:

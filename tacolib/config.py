@@ -13,6 +13,12 @@ Every other module reads its numbers from here, so a run is fully described by o
     minutes, with the tricks that make it align quickly on CPU (several frames per
     decoder step, guided attention, a higher learning rate). See notebook 08.
 
+Values are checked against the fields' types wherever a config is built
+(:meth:`Config.from_dict`, :meth:`Config.load`, :meth:`Config.override`): a wrong
+kind (``model.r=[1,2]``, ``train.lr=fast``) or an unknown key (the close matches
+suggested) is one ``ValueError`` naming ``section.key``; YAML is read with
+``safe_load`` only, so a tag such as ``!!python/object`` is refused, never run.
+
 Examples
 --------
 >>> cfg = get_config("tiny")
@@ -25,11 +31,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tacolib.symbols import SYMBOLS
+from tacolib.config_values import coerce_value, did_you_mean, parse_value, safe_yaml
+from tacolib.symbols import symbol_table
 
 
 @dataclass
@@ -103,10 +111,15 @@ class TextConfig:
 
     Attributes
     ----------
+    input : str
+        What the model reads: ``"chars"`` (normalized characters) or ``"phonemes"``
+        (espeak-ng's phonemes of them, :mod:`tacolib.text.phonemes`). Each has its own
+        symbol table (:mod:`tacolib.symbols`), so the model's embedding size follows it.
     add_eos : bool
         Append the end-of-sequence symbol to every token sequence.
     max_text_len : int
-        Longest accepted input, in symbols after normalization; longer text is
+        Longest accepted input, in symbols (characters or phonemes, stress marks
+        included) after normalization; longer text is
         refused by ``Tacotron2.inference`` with a clear error.
     normalizer : str
         ``"tacolib"`` (the course's rules) or ``"nemo"`` (``pip install -e ".[nemo]"``).
@@ -118,6 +131,7 @@ class TextConfig:
         "twenty-five" instead of "twenty five". See :mod:`tacolib.text.style`.
     """
 
+    input: str = "chars"
     add_eos: bool = True
     max_text_len: int = 300
     normalizer: str = "tacolib"
@@ -127,8 +141,8 @@ class TextConfig:
 
     @property
     def n_symbols(self) -> int:
-        """Vocabulary size, padding included (id 0)."""
-        return len(SYMBOLS)
+        """Vocabulary size of :attr:`input`'s symbol table, padding included (id 0)."""
+        return len(symbol_table(self.input))
 
 
 @dataclass
@@ -160,6 +174,7 @@ class ModelConfig:
     learn_initial_states: bool = False
     gate_threshold: float = 0.5
     max_decoder_steps: int = 1000
+    fast_paths: bool = True  # fast twins of the decoder's teacher-forced loop and the encoder's BiLSTM (same numbers); False: the readable ones
     # postnet
     postnet_embedding_dim: int = 512
     postnet_kernel_size: int = 5
@@ -202,13 +217,24 @@ class TrainConfig:
 
 @dataclass
 class DataConfig:
-    """Which corpus to train on, and how much of it."""
+    """Which corpus to train on, and how much of it.
 
-    corpus: str = "tinyspeech"  # "tinyspeech" | "ljspeech"
+    Attributes
+    ----------
+    max_mel_frames : int
+        Skip utterances longer than this many mel frames; 0 keeps all.
+    max_seconds : float
+        Skip clips longer than this (seconds, from the wav header), logged by name: a
+        stray 10-minute recording is never trained on as one sentence. LJSpeech's
+        longest clip is 10.1 s; 0 keeps all.
+    """
+
+    corpus: str = "tinyspeech"  # "tinyspeech" | "ljspeech" | "custom" (your recordings at data.path)
     path: str = ""  # empty: the default folder under the data directory
     size: str = "full"  # TinySpeech size: "full" | "fast"
     val_fraction: float = 0.05
     max_mel_frames: int = 0  # drop longer utterances; 0 keeps all
+    max_seconds: float = 20.0  # drop longer clips; 0 keeps all
 
 
 @dataclass
@@ -228,7 +254,16 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Config":
-        """Build a Config from a (possibly partial) nested dict; unknown keys raise."""
+        """Build a Config from a (possibly partial) nested dict.
+
+        Raises
+        ------
+        ValueError
+            An unknown section or key (close matches suggested), or a value of the wrong
+            type; the message names ``section.key``.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"a config must be a mapping of sections, got {type(d).__name__}")
         d = dict(d)
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
@@ -238,70 +273,112 @@ class Config:
             sub = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
             if dataclasses.is_dataclass(sub):
                 value = _replace_checked(sub, value, f.name)
+            else:
+                value = coerce_value(f.name, value, typing.get_type_hints(cls)[f.name], getattr(cls, f.name, None))
             kwargs[f.name] = value
         if d:
-            raise ValueError(f"unknown config section(s): {sorted(d)}; expected {[f.name for f in fields(cls)]}")
+            unknown = sorted(map(str, d))
+            raise ValueError(f"unknown config section(s) {unknown}{did_you_mean(unknown[0], [f.name for f in fields(cls)])}; expected {[f.name for f in fields(cls)]}")
         return cls(**kwargs)
 
     def save(self, path: str | Path) -> None:
-        """Write as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
+        """Write as YAML (``.yaml``/``.yml``) or JSON (anything else), atomically.
+
+        A full or unwritable disk raises :class:`tacolib.safe_io.OutputError` (one line)
+        and keeps the previous file.
+        """
+        from tacolib.safe_io import atomic_write
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         d = self.to_dict()
         if path.suffix in (".yaml", ".yml"):
             import yaml
 
-            path.write_text(yaml.safe_dump(_plain(d), sort_keys=False))
+            atomic_write(path, yaml.safe_dump(_plain(d), sort_keys=False))
         else:
-            path.write_text(json.dumps(d, indent=2))
+            atomic_write(path, json.dumps(d, indent=2))
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":
+        """Read a file written by :meth:`save` (YAML for ``.yaml``/``.yml``, else JSON).
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            Not UTF-8, not valid YAML/JSON (a YAML tag included), or a config error
+            (see :meth:`from_dict`): one line naming the file, and the line or key.
+        """
+        from tacolib.safe_io import read_text
+
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
-        text = path.read_text()
+        text = read_text(path)
         if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            d = yaml.safe_load(text)
+            d = safe_yaml(text, str(path))
         else:
-            d = json.loads(text)
+            try:
+                d = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}: not valid JSON ({e.msg}, line {e.lineno} column {e.colno})") from None
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping at the top level, got {type(d).__name__}")
-        return cls.from_dict(d)
+        try:
+            return cls.from_dict(d)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
     # ---- overrides -----------------------------------------------------------
     def override(self, assignments: list[str] | dict[str, Any]) -> "Config":
         """Return a copy with ``section.key=value`` assignments applied.
 
-        Values are parsed as YAML scalars (``1e-3``, ``true``, ``[0.9, 0.99]``).
-        An unknown section or key raises ``ValueError`` naming the valid ones.
-        """
-        import yaml
+        Text values are read as YAML (``1e-3``, ``true``, ``[0.9, 0.99]``; ``safe_load``
+        only) and typed like the field: ``1e-3`` is a float for ``train.lr``, ``8.0`` an
+        int for ``train.batch_size``, and a text field keeps the text as written
+        (``data.path=010``). This is the one definition the command line's ``--set``
+        uses too.
 
+        Raises
+        ------
+        ValueError
+            One line: a malformed assignment, an unknown section or key (with the close
+            matches), a value of the wrong type, or one that is not plain YAML.
+        """
         if isinstance(assignments, dict):
             items = list(assignments.items())
         else:
             items = []
             for a in assignments:
                 if "=" not in a:
-                    raise ValueError(f"override {a!r} is not of the form section.key=value")
-                k, v = a.split("=", 1)
-                items.append((k.strip(), yaml.safe_load(v)))
+                    raise ValueError(f"{a!r} is not of the form section.key=value")
+                k, text = (x.strip() for x in a.split("=", 1))
+                items.append((k, parse_value(k, text, self._field_type(k))))
         d = self.to_dict()
         for key, value in items:
-            parts = key.split(".")
-            if len(parts) == 1 and parts[0] == "name":
+            self._field_type(key)  # unknown keys raise
+            if key == "name":
                 d["name"] = value
-                continue
-            if len(parts) != 2 or parts[0] not in d or not isinstance(d[parts[0]], dict):
-                raise ValueError(f"unknown config key {key!r}; sections are {[f.name for f in fields(self)][1:]}")
-            section, k = parts
-            if k not in d[section]:
-                raise ValueError(f"unknown key {k!r} in section {section!r}; valid keys: {sorted(d[section])}")
-            d[section][k] = value
+            else:
+                section, k = key.split(".")
+                d[section][k] = value
         return Config.from_dict(d)
+
+    def _field_type(self, key: str) -> type:
+        """The declared type of ``section.key`` (or ``name``); unknown keys raise, naming close matches."""
+        if key == "name":
+            return str
+        sections = [f.name for f in fields(self) if dataclasses.is_dataclass(getattr(self, f.name))]
+        parts = key.split(".")
+        if len(parts) != 2 or parts[0] not in sections:
+            hint = did_you_mean(parts[0], sections) if len(parts) == 2 else ""
+            raise ValueError(f"unknown config key {key!r}{hint}; sections are {sections}, keys are written section.key")
+        section, k = parts
+        hints = typing.get_type_hints(type(getattr(self, section)))
+        if k not in hints:
+            raise ValueError(f"unknown key {k!r} in section {section!r}{did_you_mean(k, list(hints))}; valid keys: {sorted(hints)}")
+        return hints[k]
 
 
 def _plain(x: Any) -> Any:
@@ -314,18 +391,15 @@ def _plain(x: Any) -> Any:
 
 def _replace_checked(default: Any, values: Any, section: str) -> Any:
     if dataclasses.is_dataclass(values):
-        return values
+        values = dataclasses.asdict(values)
     if not isinstance(values, dict):
         raise ValueError(f"config section {section!r} must be a mapping, got {type(values).__name__}")
-    valid = {f.name: f for f in fields(default)}
-    unknown = set(values) - set(valid)
+    hints = typing.get_type_hints(type(default))
+    unknown = sorted(map(str, set(values) - set(hints)))
     if unknown:
-        raise ValueError(f"unknown key(s) {sorted(unknown)} in config section {section!r}; valid keys: {sorted(valid)}")
-    values = dict(values)
-    for k, v in values.items():
-        if isinstance(getattr(default, k), tuple) and isinstance(v, list):
-            values[k] = tuple(v)
-    return dataclasses.replace(default, **values)
+        raise ValueError(f"unknown key(s) {unknown} in config section {section!r}{did_you_mean(unknown[0], list(hints))}; valid keys: {sorted(hints)}")
+    typed = {k: coerce_value(f"{section}.{k}", v, hints[k], getattr(default, k)) for k, v in values.items()}
+    return dataclasses.replace(default, **typed)
 
 
 # ---- presets -------------------------------------------------------------------

@@ -9,7 +9,9 @@
 Mels are computed once and cached as ``.npy`` files (the seed's preprocessing step)
 under ``data_dir()/cache/mels/<corpus>-<hash of its path>/<hash of the audio config>/``,
 so a change to any audio setting (sample rate, n_fft, trimming, ...) uses a fresh
-folder and a re-recorded wav (newer than its cache file) is recomputed. Corpus
+folder and a re-recorded wav (newer than its cache file) is recomputed. With
+``text.input = "phonemes"`` the transcripts' phonemes are kept beside them
+(``tokens-phonemes.json``, :class:`tacolib.text.phonemes.PhonemeCache`). Corpus
 folders are never written to (the LJSpeech sample is read-only).
 
 Bad data, and what happens to it (each logged on the ``tacolib.data`` logger with the
@@ -17,7 +19,11 @@ file and the reason; never a silent wrong batch):
 
 * metadata line with the wrong number of fields, empty or duplicate id: skipped
   (:func:`tacolib.corpus.read_metadata`);
-* missing wav, or a file libsndfile cannot open: skipped when the dataset is built;
+* missing wav, a file libsndfile cannot open, or a truncated wav (its header promises
+  more samples than it holds, :func:`tacolib.audio.audio_info`): skipped when the
+  dataset is built;
+* a clip longer than ``cfg.data.max_seconds`` (20 s by default; a stray 10-minute
+  recording): skipped when the dataset is built;
 * a wav that opens but cannot be decoded (truncated, NaN) when first loaded:
   ``__getitem__`` returns None and :func:`collate` drops it (the batch is smaller);
   :meth:`TTSDataset.preprocess` finds all such files up front and removes them;
@@ -44,7 +50,8 @@ import torch
 
 from tacolib.config import Config
 from tacolib.masks import decoder_lengths, lengths_to_mask, make_gate_targets
-from tacolib.runtime import atomic_path, atomic_write, data_dir, ljspeech_sample_dir
+from tacolib.runtime import data_dir, ljspeech_sample_dir
+from tacolib.safe_io import atomic_open, atomic_write
 from tacolib.samplers import make_sampler
 from tacolib.symbols import PAD_ID
 
@@ -120,10 +127,9 @@ class TTSDataset(torch.utils.data.Dataset):
         split: str = "train",
         cache_dir: str | Path | None | bool = None,
     ):
-        import soundfile as sf
-
+        from tacolib.audio import AudioError, audio_info
         from tacolib.corpus import read_metadata, split_ids
-        from tacolib.text import normalize, text_to_ids
+        from tacolib.text import PhonemeCache, input_kind, normalize, symbols_to_ids, tokenize
 
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
@@ -150,6 +156,8 @@ class TTSDataset(torch.utils.data.Dataset):
             self.cache_dir = Path(cache_dir) if cache_dir else _default_cache_dir(self.root, cfg.audio)
 
         a = cfg.audio
+        kind = input_kind(cfg.text)  # what a token is: a character or a phoneme (its own cache, beside the mels)
+        phonemes = PhonemeCache(self.cache_dir / "tokens-phonemes.json" if self.cache_dir else None) if kind == "phonemes" else None
         self.ids: list[str] = []
         self.texts: list[str] = []
         self.wavs: list[Path] = []
@@ -162,20 +170,25 @@ class TTSDataset(torch.utils.data.Dataset):
                 self._skip(u.id, f"wav file missing: {u.wav}")
                 continue
             try:
-                info = sf.info(str(u.wav))
-            except Exception as e:  # libsndfile cannot open it
-                self._skip(u.id, f"{u.wav}: not readable audio ({e})")
+                info = audio_info(u.wav)
+            except AudioError as e:  # libsndfile cannot open it, or a truncated wav
+                self._skip(u.id, str(e))
                 continue
             if info.frames == 0:
                 self._skip(u.id, f"{u.wav}: holds no samples")
                 continue
+            seconds = info.frames / info.samplerate
+            if cfg.data.max_seconds and seconds > cfg.data.max_seconds:
+                self._skip(u.id, f"{u.wav}: {seconds:.1f} s > data.max_seconds={cfg.data.max_seconds:g}")
+                continue
             try:
                 text = normalize(u.normalized, cfg.text)
+                symbols = phonemes(text) if phonemes is not None else tokenize(text, normalized=True)
             except ValueError as e:
                 self._skip(u.id, f"transcript not speakable: {e}")
                 continue
-            if len(text) + int(cfg.text.add_eos) > cfg.text.max_text_len:
-                self._skip(u.id, f"transcript has {len(text)} symbols > text.max_text_len={cfg.text.max_text_len}")
+            if len(symbols) + int(cfg.text.add_eos) > cfg.text.max_text_len:
+                self._skip(u.id, f"transcript has {len(symbols)} {kind} > text.max_text_len={cfg.text.max_text_len}")
                 continue
             if info.samplerate != a.sample_rate:
                 resampled += 1
@@ -190,7 +203,9 @@ class TTSDataset(torch.utils.data.Dataset):
             self.texts.append(text)
             self.wavs.append(u.wav)
             self.lengths.append(length)
-            self._tokens.append(text_to_ids(text, add_eos=cfg.text.add_eos, normalized=True))
+            self._tokens.append(symbols_to_ids(symbols, add_eos=cfg.text.add_eos, cfg=cfg.text))
+        if phonemes is not None:
+            phonemes.save()
         if resampled:
             logger.info("%s: %d wav file(s) are not at %d Hz and will be resampled on load", self.root, resampled, a.sample_rate)
         if not self.ids:
@@ -227,7 +242,7 @@ class TTSDataset(torch.utils.data.Dataset):
         cache = self._cache_path(uid)
         if cache is not None and cache.is_file() and cache.stat().st_mtime >= wav_path.stat().st_mtime:
             try:
-                return torch.from_numpy(np.load(cache))
+                return torch.from_numpy(np.load(cache, allow_pickle=False))  # never unpickles objects
             except (ValueError, OSError):
                 logger.warning("%s: unreadable mel cache, recomputing", cache)
         a = self.cfg.audio
@@ -238,8 +253,8 @@ class TTSDataset(torch.utils.data.Dataset):
             cfg_file = cache.parent / "audio_config.json"
             if not cfg_file.exists():
                 atomic_write(cfg_file, json.dumps(dataclasses.asdict(a), indent=2))
-            with atomic_path(cache, suffix=".npy") as tmp:
-                np.save(tmp, mel.numpy())
+            with atomic_open(cache, durable=False) as f:  # a cache: an unreadable one is recomputed
+                np.save(f, mel.numpy())
         self.lengths[index] = int(mel.shape[0])
         return mel
 
@@ -387,7 +402,7 @@ def make_loader(
     """
     t = cfg.train
     if batches is None:
-        bs = batch_size or t.batch_size
+        bs = t.batch_size if batch_size is None else batch_size  # 0 is refused by the sampler, not "default"
         batches = make_sampler(dataset, t.sampler if shuffle else "sequential", min(bs, len(dataset)), seed=t.seed)
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=batches, collate_fn=collate_fn or make_collate(cfg), num_workers=t.num_workers,

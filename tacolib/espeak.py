@@ -4,6 +4,8 @@ The ``espeakng-loader`` wheel ships ``libespeak-ng`` and its voice data, so this
 on any machine without system packages or a network. espeak-ng renders 22,050 Hz
 16-bit audio (LJSpeech's rate) in milliseconds; the course uses it to build its
 embedded corpus (TinySpeech) and as a stand-in voice where no recording is at hand.
+Its phonemizer (:func:`phonemes`, ``espeak_TextToPhonemes``) gives the phonemes that
+voice says for a text: the course's phoneme front end (:mod:`tacolib.text.phonemes`).
 
 The library keeps global state, so calls are serialized with a lock.
 """
@@ -17,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tacolib.runtime import atomic_write
+from tacolib.safe_io import atomic_write
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4}
+_PHONEMES_IPA = 0x02  # espeak_TextToPhonemes: IPA names instead of espeak's ASCII mnemonics
+PHONEME_SEPARATOR = "_"  # between the phonemes of a word (bits 8-23 of phonememode)
 
 _lock = threading.Lock()
 _lib = None
@@ -64,6 +68,8 @@ def _load():
         raise RuntimeError(f"espeak-ng failed to initialize (returned {sr})")
     lib.espeak_SetSynthCallback(_on_audio)
     lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
     _lib, _sample_rate = lib, sr
     return lib
 
@@ -85,6 +91,24 @@ def _steady_voice_file(language: str) -> Path:
     if not path.is_file() or path.read_text() != content:
         atomic_write(path, content)
     return path
+
+
+def _use_voice(lib, voice: str) -> None:
+    """Make ``voice`` (a language, spoken steadily) the current one; call under ``_lock``."""
+    global _voice
+    if voice != _voice:
+        if lib.espeak_SetVoiceByFile(str(_steady_voice_file(voice)).encode()) != 0:
+            raise ValueError(f"espeak-ng has no voice for language {voice!r}")
+        _voice = voice
+
+
+def version() -> str:
+    """espeak-ng's version string (``espeak_Info``), e.g. ``"1.52.0"``."""
+    with _lock:
+        lib = _load()
+        lib.espeak_Info.restype = ctypes.c_char_p
+        lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        return lib.espeak_Info(None).decode()
 
 
 def sample_rate() -> int:
@@ -126,15 +150,11 @@ def synthesize(
     ValueError
         Empty text, or espeak-ng produced no audio for it.
     """
-    global _voice
     if not text or not text.strip():
         raise ValueError("cannot synthesize empty text")
     with _lock:
         lib = _load()
-        if voice != _voice:
-            if lib.espeak_SetVoiceByFile(str(_steady_voice_file(voice)).encode()) != 0:
-                raise ValueError(f"espeak-ng has no voice for language {voice!r}")
-            _voice = voice
+        _use_voice(lib, voice)
         lib.espeak_SetParameter(_PARAM["rate"], int(rate), 0)
         lib.espeak_SetParameter(_PARAM["pitch"], int(pitch), 0)
         lib.espeak_ng_SetRandSeed(seed)  # its noise sources (fricatives) draw from this
@@ -149,3 +169,40 @@ def synthesize(
     if pcm.size == 0:
         raise ValueError(f"espeak-ng produced no audio for {text[:40]!r}")
     return (pcm.astype(np.float32) / 32768.0), _sample_rate
+
+
+def phonemes(text: str, voice: str = "en-us", ipa: bool = True) -> str:
+    """The phonemes espeak-ng says for ``text`` (its own phonemizer, ``espeak_TextToPhonemes``).
+
+    Parameters
+    ----------
+    text : str
+        Words to transcribe. espeak-ng reads punctuation as clause boundaries and
+        does not return it (:mod:`tacolib.text.phonemes` puts it back).
+    voice : str
+        espeak-ng language, the same steady voice :func:`synthesize` speaks with, so
+        the phonemes are the ones that voice pronounces.
+    ipa : bool
+        IPA names (``"h_ə_l_ˈəʊ"``) or espeak's ASCII mnemonics (``"h_@_l_'oU"``).
+
+    Returns
+    -------
+    str
+        Words separated by spaces, the phonemes of a word by
+        :data:`PHONEME_SEPARATOR`; a stress mark (``ˈ`` primary, ``ˌ`` secondary)
+        precedes the vowel it stresses. Empty for text with no word in it.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    mode = (_PHONEMES_IPA if ipa else 0) | (ord(PHONEME_SEPARATOR) << 8)
+    buf = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+    ptr = ctypes.c_void_p(ctypes.addressof(buf))
+    clauses = []
+    with _lock:
+        lib = _load()
+        _use_voice(lib, voice)
+        while ptr.value:  # one clause per call; espeak-ng moves the pointer on (NULL at the end)
+            out = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, mode)
+            if out:
+                clauses.append(out.decode("utf-8").strip())
+    return " ".join(c for c in clauses if c)

@@ -6,6 +6,7 @@
                    ──evaluate_free_running───► focus, stop error, per-sentence mels and alignments
                                                (the model feeds back its own frames, as when it speaks)
     one sentence's focus, frames, stop ──judge_sentence──► does it pass?  (FOCUS_MIN, STOP_ERROR_MAX)
+    free-running items ──evaluate_mcd──► MCD-DTW of the speech to the recordings, and its floor
 
 Teacher-forced numbers say whether the model has learned to align while it is
 given the answer; free-running ones say whether it can read a sentence it never
@@ -20,6 +21,7 @@ Used by the trainer's validation, ``tacolib evaluate``, the quickstart and
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -33,7 +35,7 @@ from tacolib.masks import decoder_lengths
 
 __all__ = [
     "FOCUS_MIN", "STOP_ERROR_MAX", "N_HELDOUT", "evaluate_teacher_forced", "evaluate_free_running",
-    "judge_sentence", "summarize_sentences", "pick_heldout", "attention_end_frame",
+    "judge_sentence", "summarize_sentences", "pick_heldout", "attention_end_frame", "evaluate_mcd",
 ]
 
 #: A held-out sentence is read "in focus" when its free-running attention focus reaches
@@ -43,6 +45,12 @@ FOCUS_MIN = metrics.ALIGNED["focus"]
 STOP_ERROR_MAX = 0.10
 #: Held-out sentences the quickstart speaks and judges (:func:`pick_heldout`).
 N_HELDOUT = 3
+
+
+def _check_batch_size(batch_size) -> None:
+    # range(0, n, 0) raises and range(0, n, -1) is empty: NaN metrics that look like a result
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
 
 
 @torch.no_grad()
@@ -60,6 +68,8 @@ def evaluate_teacher_forced(
         ``dataset.lengths`` when it has them (less padding).
     cfg : Config
         ``cfg.model.r``, and the loss (``cfg.train``) when ``criterion`` is not given.
+    batch_size : int
+        Items per forward pass (>= 1; a ValueError otherwise).
     step : int
         Training step (the guided-attention weight decays with it).
     amp_dtype : torch.dtype, optional
@@ -76,6 +86,7 @@ def evaluate_teacher_forced(
         ``attention`` and of :func:`tacolib.metrics.alignment_metrics` (``focus``,
         ``diagonality``, ``monotonicity``, ``coverage``), plus ``n``.
     """
+    _check_batch_size(batch_size)
     collate_fn = collate_fn or make_collate(cfg)
     criterion = criterion if criterion is not None else Tacotron2Loss.from_config(cfg)
     order = list(range(len(dataset)) if indices is None else indices)
@@ -131,7 +142,7 @@ def evaluate_free_running(
     dataset : Dataset
         Held-out items (``text``, ``mel``); ``indices`` picks which (default: all).
     batch_size : int
-        Sentences decoded together.
+        Sentences decoded together (>= 1; a ValueError otherwise).
     tolerance : float
         A stop counts as correct when ``|predicted - true| <= tolerance * true`` frames.
     collate_fn : callable, optional
@@ -147,6 +158,7 @@ def evaluate_free_running(
         outputs ``mel`` ``(T, n_mels)`` and ``alignment`` ``(T_dec, T_in)`` and the
         recording's ``target_mel`` ``(T_true, n_mels)``.
     """
+    _check_batch_size(batch_size)
     collate_fn = collate_fn or make_collate(model.cfg)
     indices = list(range(len(dataset))) if indices is None else list(indices)
     was_training = model.training
@@ -294,3 +306,52 @@ def attention_end_frame(alignment, r: int) -> int | None:
         return None
     at_end = (a.argmax(dim=1) >= a.shape[1] - 2).nonzero()
     return int(at_end[0, 0] + 1) * int(r) if len(at_end) else None
+
+
+# ---- an objective distance to the recordings ---------------------------------------------------------
+
+
+def evaluate_mcd(items: Sequence[dict], cfg_audio, vocoder=None, speech: bool = True) -> dict[str, float]:
+    """Mel-cepstral distortion after DTW (:mod:`tacolib.mcd`) of free-running speech, with its floor.
+
+    For each item (from :func:`evaluate_free_running`, which keeps the model's ``mel``
+    and the recording's ``target_mel``):
+
+    * ``mcd``: the model's speech (its mel through the vocoder, analysed again) against
+      the recording's mel;
+    * ``mcd_floor``: the recording's own mel through the same vocoder against itself:
+      what vocoding and re-analysis cost. A model approaches it, never beats it;
+    * ``mcd_mel``: the model's mel against the recording's, no vocoder in between.
+
+    Parameters
+    ----------
+    items : sequence of dict
+        With ``mel`` ``(T, n_mels)`` and ``target_mel`` ``(T_true, n_mels)``.
+    cfg_audio : AudioConfig
+    vocoder : object with ``generate(mel) -> wav``, optional
+        Default: :class:`~tacolib.vocoder.griffin_lim.GriffinLimVocoder` of ``cfg_audio``.
+    speech : bool
+        False: only ``mcd_mel`` (no vocoder: fast, for comparing models).
+
+    Returns
+    -------
+    dict
+        Means over the items, in dB: ``mcd``, ``mcd_floor`` (with ``speech``), ``mcd_mel``; and ``n``.
+    """
+    from tacolib.audio import mel_spectrogram
+    from tacolib.mcd import mcd_dtw
+    from tacolib.vocoder.griffin_lim import GriffinLimVocoder
+
+    vocoder = vocoder if vocoder is not None else GriffinLimVocoder(cfg_audio)
+
+    def heard(mel):  # what a listener gets, analysed again
+        return mel_spectrogram(torch.as_tensor(vocoder.generate(mel)).reshape(-1).float(), cfg_audio)
+
+    out: dict[str, float] = {"n": len(items)}
+    columns = {"mcd_mel": lambda it: mcd_dtw(it["mel"], it["target_mel"], cfg_audio)}
+    if speech:
+        columns["mcd"] = lambda it: mcd_dtw(heard(it["mel"]), it["target_mel"], cfg_audio)
+        columns["mcd_floor"] = lambda it: mcd_dtw(heard(it["target_mel"]), it["target_mel"], cfg_audio)
+    for key, f in columns.items():
+        out[key] = float(np.mean([f(it) for it in items])) if items else float("nan")
+    return out

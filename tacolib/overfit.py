@@ -8,7 +8,9 @@ attention stays a blur, so the loop tracks :mod:`tacolib.metrics` every step and
 keeps alignment snapshots to look at (notebook 08, ``tacolib.widgets.snapshots``).
 
 This is deliberately a small, readable loop (Adam, gradient clipping, the course's
-loss). The full trainer with data loaders, schedules, checkpoints and TensorBoard is
+loss); one update is :func:`train_step`, the same step as ``Trainer.train_step``
+without its mixed precision and process group (``tests/test_overfit.py`` compares
+them). The full trainer with data loaders, schedules, checkpoints and TensorBoard is
 :mod:`tacolib.train`.
 
 Examples
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from tacolib.config import Config
 
 __all__ = [
-    "OVERFIT_LR", "Snapshot", "OverfitHistory", "overfit_config", "pick_batch", "overfit",
+    "OVERFIT_LR", "Snapshot", "OverfitHistory", "overfit_config", "pick_batch", "train_step", "overfit",
     "ReluFirstEncoder", "LESSONS", "lesson_model",
 ]
 
@@ -240,6 +242,52 @@ def lesson_model(name: str, cfg) -> tuple["Config", Tacotron2]:
     return cfg, model
 
 
+def train_step(model: torch.nn.Module, criterion, optimizer: torch.optim.Optimizer, batch: dict, grad_clip: float | None,
+               step: int = 0) -> tuple[dict, dict, float]:
+    """One optimizer step: forward, loss, backward, clip the gradient norm, update.
+
+    ::
+
+        model.train() ─► out = model(batch) ─► losses = criterion(out, batch, step)
+            ─► zero the old gradients ─► losses["loss"].backward()
+            ─► clip the total gradient norm to grad_clip ─► optimizer.step()
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A ``Tacotron2`` (``model(batch)`` returns the output dict of CONTRIBUTING.md).
+    criterion : callable
+        ``criterion(out, batch, step=step)`` -> dict with a scalar ``"loss"`` (the sum of
+        the terms, e.g. :class:`tacolib.loss.Tacotron2Loss`).
+    optimizer : torch.optim.Optimizer
+        Over ``model.parameters()``.
+    batch : dict
+        From :func:`tacolib.data.collate`, on the model's device.
+    grad_clip : float or None
+        Maximum total gradient norm (all parameters as one vector); None or <= 0: no clipping.
+    step : int
+        The training step, for the loss's schedules.
+
+    Returns
+    -------
+    out : dict
+        The model's outputs (for metrics: ``out["alignments"]``).
+    losses : dict
+        The criterion's terms (tensors).
+    grad_norm : float
+        The total gradient norm *before* clipping (what ``clip_grad_norm_`` returns).
+    """
+    model.train()
+    out = model(batch)
+    losses = criterion(out, batch, step=step)
+    optimizer.zero_grad(set_to_none=True)  # else this step's gradients add to the last step's
+    losses["loss"].backward()
+    clip = grad_clip if grad_clip and grad_clip > 0 else float("inf")
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip))  # the norm before clipping
+    optimizer.step()
+    return out, losses, grad_norm
+
+
 def _snapshot(step, seconds, out, batch, r, metrics, loss) -> Snapshot:
     return Snapshot(
         step=step,
@@ -265,6 +313,7 @@ def overfit(
     max_seconds: float | None = None,
     progress: bool = True,
     callback=None,
+    step_fn=None,
 ) -> OverfitHistory:
     """Train ``model`` on one batch and record losses, alignment metrics and snapshots.
 
@@ -297,6 +346,9 @@ def overfit(
         Show a tqdm bar with the loss and focus.
     callback : callable, optional
         ``callback(step, losses, metrics, out)`` after every step.
+    step_fn : callable, optional
+        One update, with the signature and returns of :func:`train_step` (the default):
+        notebook 08 passes the learner's own.
 
     Returns
     -------
@@ -321,13 +373,7 @@ def overfit(
     elapsed = cpu = 0.0
     for step in range(steps):
         t0, c0 = time.perf_counter(), time.process_time()
-        out = model(batch)
-        losses = criterion(out, batch, step=step)
-        opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        if cfg.train.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-        opt.step()
+        out, losses, _ = (step_fn or train_step)(model, criterion, opt, batch, cfg.train.grad_clip, step=step)
         elapsed += time.perf_counter() - t0  # metrics and snapshots are not training time
         cpu += time.process_time() - c0
 

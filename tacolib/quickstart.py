@@ -51,7 +51,9 @@ from tacolib.config import get_config
 from tacolib.data import load_datasets
 from tacolib.evaluate import FOCUS_MIN, N_HELDOUT, STOP_ERROR_MAX, attention_end_frame, judge_sentence, pick_heldout, summarize_sentences
 from tacolib.progress import BudgetBar, say
-from tacolib.runtime import atomic_write, fast_mode, resolve_device
+from tacolib.runtime import fast_mode, resolve_device
+from tacolib.runlock import lock_run_folder
+from tacolib.safe_io import OutputError, atomic_write, check_output_folder
 from tacolib.text import text_to_ids
 from tacolib.threads import ThreadTuner, thread_plan
 
@@ -87,6 +89,7 @@ def quickstart(
     progress: bool = True,
     tensorboard: bool = False,
     command: str = "tacolib quickstart",
+    text_input: str = "chars",
 ) -> dict[str, Any]:
     """Run the course's main job and return its metrics (also written to ``out/metrics.json``).
 
@@ -117,6 +120,9 @@ def quickstart(
         tqdm bars; TensorBoard events in ``out/run/tb``.
     command : str
         How the run was started (recorded in the report).
+    text_input : str
+        What the model reads: ``"chars"`` (the course's default) or ``"phonemes"``
+        (``tacolib quickstart --phonemes``; notebook 12). A folder holds one kind.
 
     Returns
     -------
@@ -133,39 +139,42 @@ def quickstart(
     minutes = (FAST_MINUTES if fast else DEFAULT_MINUTES) if minutes is None else float(minutes)
     texts = list(texts)
     out = Path(out)
-    _check_options(out, minutes, max_steps, threads, texts)
+    cfg = get_config(PRESET).override([f"data.size={'fast' if fast else 'full'}", f"text.input={text_input}"])
+    _check_options(out, minutes, max_steps, threads, texts, cfg)
+    dev = resolve_device(device)  # a bad --device: one line, before anything is built
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out / "run"
-    dev = resolve_device(device)
     threads, tune = thread_plan(threads, fast)
     torch.set_num_threads(threads)
-    cfg = get_config(PRESET).override([f"data.size={'fast' if fast else 'full'}"])
     max_steps = cfg.train.max_steps if max_steps is None else max_steps
     load_start = _load_average()
     stages: dict[str, float] = {}
     reused: list[str] = []
 
-    # 1. corpus
-    t = time.time()
-    say(f"[1/4] corpus: TinySpeech ({cfg.data.size})")
-    splits = load_datasets(cfg, progress)
-    train_set, heldout = splits["train"], splits["test"]  # the held-out sentences (test.txt): training never sees them
-    stages["corpus"] = round(time.time() - t, 2)
-    say(f"      {len(train_set)} training and {len(heldout)} held-out utterances at {heldout.root} ({stages['corpus']:.1f} s)")
+    # stages 1 and 2 hold the run folder: a second quickstart (or tacolib train) there is refused at
+    # once, naming this one's pid; the trainer shares the hold; speaking and the report need none
+    with lock_run_folder(run_dir):
+        # 1. corpus
+        t = time.time()
+        say(f"[1/4] corpus: TinySpeech ({cfg.data.size})")
+        splits = load_datasets(cfg, progress)
+        train_set, heldout = splits["train"], splits["test"]  # the held-out sentences (test.txt): training never sees them
+        stages["corpus"] = round(time.time() - t, 2)
+        say(f"      {len(train_set)} training and {len(heldout)} held-out utterances at {heldout.root} ({stages['corpus']:.1f} s)")
 
-    # 2. train
-    t = time.time()
-    tr = _train(cfg, run_dir, train_set, heldout, minutes, max_steps, dev, progress, tensorboard, tune_threads=tune)
-    stages["train"] = round(time.time() - t, 2)
-    if tr["reused"]:
-        reused.append("train")
-    if tr["status"] == "interrupted":
-        say(f"interrupted at step {tr['step']}: checkpoint saved to {tr['checkpoint']}. "
-            f"Run the same command again to resume ({command}).")
-        return {"status": "interrupted", "step": tr["step"], "checkpoint": tr["checkpoint"], "out": str(out)}
-    if not tr["checkpoint"]:
-        raise RuntimeError(f"training produced no checkpoint in {run_dir / 'checkpoints'}")
-    say(f"      {tr['step']} steps, {tr['train_seconds'] / 60:.1f} min of training in total ({tr['status']})")
+        # 2. train
+        t = time.time()
+        tr = _train(cfg, run_dir, train_set, heldout, minutes, max_steps, dev, progress, tensorboard, tune_threads=tune)
+        stages["train"] = round(time.time() - t, 2)
+        if tr["reused"]:
+            reused.append("train")
+        if tr["status"] == "interrupted":
+            say(f"interrupted at step {tr['step']}: checkpoint saved to {tr['checkpoint']}. "
+                f"Run the same command again to resume ({command}).")
+            return {"status": "interrupted", "step": tr["step"], "checkpoint": tr["checkpoint"], "out": str(out)}
+        if not tr["checkpoint"]:
+            raise RuntimeError(f"training produced no checkpoint in {run_dir / 'checkpoints'}")
+        say(f"      {tr['step']} steps, {tr['train_seconds'] / 60:.1f} min of training in total ({tr['status']})")
 
     # 3. speak
     t = time.time()
@@ -189,6 +198,7 @@ def quickstart(
 
     m: dict[str, Any] = {
         "version": METRICS_VERSION, "status": "done", "command": command, "config": cfg.name, "corpus": cfg.data.size,
+        "text_input": cfg.text.input,
         "fast": fast, "device": str(dev), "threads": tr.get("threads"), "thread_choices": tr.get("thread_choices", []),
         "cpus": os.cpu_count(), "torch": torch.__version__, "seed": seed, "texts": texts, "minutes_budget": minutes,
         "max_steps": max_steps, "steps": tr["step"], "train_status": tr["status"], "train_minutes": round(tr["train_seconds"] / 60, 3),
@@ -219,26 +229,32 @@ def quickstart(
 # ---- before the stages: the options -----------------------------------------------------------
 
 
-def _check_options(out: Path, minutes: float, max_steps: int | None, threads: int | None, texts: Sequence[str]) -> None:
+def _check_options(out: Path, minutes: float, max_steps: int | None, threads: int | None, texts: Sequence[str], cfg) -> None:
     """Refuse bad options, and a ``--text`` the model cannot read, before training rather than after."""
+    try:
+        cfg.text.n_symbols  # an unknown text.input raises, naming the valid ones
+    except ValueError as e:
+        raise QuickstartError(str(e)) from None
     if not (minutes > 0 and math.isfinite(minutes)):
         raise QuickstartError(f"--minutes must be a positive number, got {minutes}")
     if max_steps is not None and max_steps < 1:
         raise QuickstartError(f"--max-steps must be >= 1, got {max_steps}")
-    max_len = get_config(PRESET).text.max_text_len
+    max_len = cfg.text.max_text_len
     for text in texts:
         if not text.strip():
             raise QuickstartError("--text is empty: give the sentence to speak in quotes")
         try:
-            n = len(text_to_ids(text))
+            n = len(text_to_ids(text, cfg=cfg.text))
         except ValueError as e:
             raise QuickstartError(f"--text {text!r}: {e}") from None
         if n > max_len:
             raise QuickstartError(f"--text is {n} symbols long after normalization, more than the model's {max_len}; give one sentence")
-    if out.exists() and not out.is_dir():
-        raise QuickstartError(f"--out {out} exists and is not a folder")
     if threads is not None and threads < 1:
         raise QuickstartError(f"--threads must be >= 1, got {threads}")
+    try:
+        check_output_folder(out)  # a file, below a file, read-only, forbidden or full: before the corpus and training
+    except OutputError as e:
+        raise QuickstartError(f"--out: {e}") from None
 
 
 # ---- stage 2: training ----------------------------------------------------------------------------

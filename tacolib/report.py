@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import shutil
 from pathlib import Path
 
 import torch
@@ -26,6 +25,7 @@ import torch
 from tacolib import viz
 from tacolib.audio import save_wav
 from tacolib.evaluate import FOCUS_MIN, STOP_ERROR_MAX
+from tacolib.safe_io import atomic_write
 
 __all__ = ["write_sentence", "verdict", "headline", "render_html", "render_markdown", "plot_training", "relative"]
 
@@ -43,14 +43,6 @@ def _slug(text: str, n: int = 32) -> str:
     while "__" in s:
         s = s.replace("__", "_")
     return s[:n].rstrip("_") or "text"
-
-
-def _savefig(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def write_sentence(out: Path, rec: dict, wav, mel, target_mel, alignment, cfg, reference: Path | None) -> dict:
@@ -82,15 +74,15 @@ def write_sentence(out: Path, rec: dict, wav, mel, target_mel, alignment, cfg, r
     save_wav(files["wav"], wav, cfg.audio.sample_rate)
     title = f"free running: focus {rec['focus']:.2f}, {rec['frames']} frames for {rec['expected_frames']} ({100 * rec['stop_error']:.1f}% off)"
     fig = viz.plot_alignment(alignment, title=title, text=rec["text"])
-    _savefig(fig, files["alignment_png"])
+    viz.save_figure(fig, files["alignment_png"])
     if target_mel is not None:
         fig = viz.plot_mels([target_mel, mel], [f"reference: espeak-ng ({rec['expected_frames']} frames)", f"model, free running ({rec['frames']} frames)"])
     else:
         fig = viz.plot_mel(mel, title=f"model, free running ({rec['frames']} frames)")
-    _savefig(fig, files["mel_png"])
+    viz.save_figure(fig, files["mel_png"])
     if reference is not None:
         files["reference_wav"] = folder / f"{stem}_reference.wav"
-        shutil.copyfile(reference, files["reference_wav"])
+        atomic_write(files["reference_wav"], Path(reference).read_bytes())
     wav = torch.as_tensor(wav).reshape(-1)
     rec["seconds"] = round(wav.numel() / cfg.audio.sample_rate, 2)
     rec.update({k: relative(v, out) for k, v in files.items()})
@@ -286,5 +278,5 @@ def plot_training(run_dir: Path, path: Path) -> bool:
     ax.set(xlabel="training time (min)", ylabel="held-out (validation) value", ylim=(0, 1.02), title="validation during training")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    _savefig(fig, path)
+    viz.save_figure(fig, path)
     return True

@@ -1,4 +1,4 @@
-"""The process around the model: switches, seeds, threads, devices, folders, safe writes.
+"""The process around the model: switches, seeds, threads, devices, folders.
 
 ``TACOLIB_FAST=1`` (set by CI) shrinks corpora and step counts so the whole course
 runs in minutes; without it every notebook runs the learner's full version. Both
@@ -7,21 +7,18 @@ paths execute the same code.
 Every module that needs one of these facts imports it from here: :func:`seed_everything`
 (the one seeding routine), :func:`resolve_device` (``"auto"`` -> GPU or CPU; inference
 needs it as much as training does), :func:`init_distributed` (the process group
-``torchrun`` describes), :class:`StopRequest` (Ctrl-C as a flag), :func:`atomic_path` /
-:func:`atomic_write` (the one write-then-rename), :func:`data_dir` (where corpora and
-caches live).
+``torchrun`` describes), :class:`StopRequest` (Ctrl-C as a flag), :func:`data_dir`
+(where corpora and caches live). Files are written whole or not at all through
+:mod:`tacolib.safe_io`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import secrets
 import signal
 import threading
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -97,18 +94,35 @@ def ljspeech_sample_dir() -> Path | None:
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``None``/``"auto"`` -> the local GPU when there is one (per ``LOCAL_RANK``), else CPU.
 
+    Other forms: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (``"mps"`` on Apple silicon), or a
+    ``torch.device``.
+
     Raises
     ------
     ValueError
-        A CUDA device is asked for and torch sees no GPU.
+        One line: not a device (``"gpu"``, ``"cpu:x"``), naming the valid forms; or a
+        GPU that torch does not see (none at all, or ``cuda:N`` beyond the last one).
     """
+    forms = "use auto, cpu, cuda or cuda:N (mps on Apple silicon)"
     if device is None or str(device) == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         return torch.device("cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no GPU (torch.cuda.is_available() is False)")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{str(device)!r} is not a device: {forms}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{str(device)!r} asked for, but torch sees no GPU (torch.cuda.is_available() is False): use cpu or auto")
+        n = torch.cuda.device_count()
+        if device.index is not None and device.index >= n:
+            raise ValueError(f"{str(device)!r} asked for, but torch sees {n} GPU(s): cuda:0 to cuda:{n - 1}")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"{str(device)!r} asked for, but this machine has no Apple GPU: use cpu or auto")
+    elif device.type != "cpu":
+        raise ValueError(f"{str(device)!r} is not a device tacolib runs on: {forms}")
     return device
 
 
@@ -162,43 +176,3 @@ class StopRequest:
         for sig, old in self._old.items():
             signal.signal(sig, old)
         return False
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """A fresh temporary file beside ``path``, renamed over ``path`` when the block succeeds.
-
-    Readers never see a half-written file: a crash, Ctrl-C or error inside the block
-    leaves ``path`` as it was (the temporary file is removed), and the rename
-    (:func:`os.replace`) is atomic on POSIX and Windows. The folder is created when
-    needed; concurrent writers each get their own temporary name.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file to (re)write.
-    suffix : str
-        Ending of the temporary name, for writers that insist on one (``".npy"`` for
-        ``numpy.save``).
-
-    Examples
-    --------
-    >>> with atomic_path("run/model.pt") as tmp:     # doctest: +SKIP
-    ...     torch.save(state, tmp)
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")  # created by the writer
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically (:func:`atomic_path`); returns ``path``."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return Path(path)

@@ -32,6 +32,8 @@ __all__ = ["Vocoder", "load_model", "synthesize", "plot_result"]
 def load_model(checkpoint: str | Path, device: str | torch.device | None = None) -> tuple[torch.nn.Module, Config]:
     """A ``Tacotron2`` with a checkpoint's weights, in eval mode, and its config.
 
+    The model carries ``checkpoint_step`` and ``checkpoint_path`` (the file read).
+
     Parameters
     ----------
     checkpoint : str or Path
@@ -62,6 +64,7 @@ def load_model(checkpoint: str | Path, device: str | torch.device | None = None)
         raise ckpt.CheckpointError(f"{path}: the weights do not fit the model its config describes: {str(e).splitlines()[0]}") from None
     model.to(resolve_device(device)).eval()
     model.checkpoint_step = int(state["step"])
+    model.checkpoint_path = str(path)  # the file read (fine-tuning starts from the same one)
     return model, cfg
 
 
@@ -74,7 +77,8 @@ class Vocoder(Protocol):
 
 
 @torch.no_grad()
-def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None = None, seed: int = 0, gl_iters: int = 60, max_decoder_steps: int | None = None) -> dict[str, Any]:
+def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None = None, seed: int = 0, gl_iters: int = 60,
+               max_decoder_steps: int | None = None, attention_window: int = 0) -> dict[str, Any]:
     """Speak one sentence.
 
     Parameters
@@ -93,6 +97,9 @@ def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None 
         same speech.
     max_decoder_steps : int, optional
         Cap on decoder steps (default: the config's).
+    attention_window : int
+        0: free attention; ``w > 0`` keeps each step within ``w`` symbols of the
+        furthest point read (long sentences, :meth:`Tacotron2.inference`).
 
     Returns
     -------
@@ -105,7 +112,7 @@ def synthesize(model: torch.nn.Module, text: str, vocoder: Vocoder | str | None 
     model.eval()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        out = model.inference(text, max_decoder_steps=max_decoder_steps)
+        out = model.inference(text, max_decoder_steps=max_decoder_steps, attention_window=attention_window)
     L = int(out["lengths"][0])
     r = cfg.model.r
     ids, lengths = model.encode_text(text)
@@ -139,7 +146,5 @@ def plot_result(result: dict[str, Any], path: str | Path | None = None):
     fig.suptitle(result["text"][:100], fontsize=9)
     fig.tight_layout()
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        viz.save_figure(fig, path, dpi=110)
     return fig

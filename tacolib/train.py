@@ -53,13 +53,15 @@ import torch.distributed as dist
 from torch.utils.data import Dataset
 
 from tacolib import checkpoint as ckpt
+from tacolib import runlock
 from tacolib.config import Config
 from tacolib.data import load_datasets, make_collate, make_loader, to_device
 from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
 from tacolib.loss import Tacotron2Loss
 from tacolib.masks import decoder_lengths
 from tacolib.model import Tacotron2
-from tacolib.runtime import StopRequest, atomic_write, init_distributed, resolve_device, seed_everything
+from tacolib.runtime import StopRequest, init_distributed, resolve_device, seed_everything
+from tacolib.safe_io import atomic_write, remove_orphans
 from tacolib.samplers import SAMPLERS, epoch_batches
 from tacolib.schedule import learning_rate, make_optimizer, make_scheduler
 from tacolib.vocoder.griffin_lim import GriffinLimVocoder
@@ -82,7 +84,10 @@ class Trainer:
     cfg : Config
         The whole run (``cfg.train`` drives the trainer, ``cfg.model`` the model).
     out_dir : str or Path
-        The run folder (see the module docstring); created when needed.
+        The run folder (see the module docstring); created when needed. The trainer
+        holds it (:func:`tacolib.runlock.lock_run_folder`) from construction to
+        :meth:`close`: another process's trainer on the same folder is refused with
+        :class:`tacolib.runlock.RunLockedError`, naming this one's pid.
     train_set, val_set : Dataset, optional
         Items as produced by ``tacolib.data.TTSDataset``. Default: the ``train`` and
         held-out ``test`` splits of the corpus ``cfg.data`` names
@@ -147,46 +152,55 @@ class Trainer:
         self._owns_group = joined and self.world_size > 1  # close() leaves a process group this trainer joined
         self.is_main = self.rank == 0
         self.device = resolve_device(device)
-        if train_set is None or val_set is None:
-            if self.world_size > 1 and self.rank > 0:
-                dist.barrier()  # rank 0 builds the corpus and caches the mels first
-            splits = load_datasets(cfg, progress=progress and self.is_main)
-            if self.world_size > 1 and self.rank == 0:
-                dist.barrier()
-            train_set = train_set if train_set is not None else splits["train"]
-            val_set = val_set if val_set is not None else splits["test"]
-        self.train_set, self.val_set = train_set, val_set
+        # one run per folder: before the corpus is built and before CheckpointManager removes orphans,
+        # which assumes no other process writes there (rank 0 writes everything; released in close())
+        self._lock = runlock.lock_run_folder(self.out_dir) if self.is_main else None
+        if self.is_main:  # temporaries a killed save of config.yaml or history.json left (checkpoints: CheckpointManager)
+            remove_orphans(self.out_dir, ("config.yaml", "history.json").__contains__)
+        try:
+            if train_set is None or val_set is None:
+                if self.world_size > 1 and self.rank > 0:
+                    dist.barrier()  # rank 0 builds the corpus and caches the mels first
+                splits = load_datasets(cfg, progress=progress and self.is_main)
+                if self.world_size > 1 and self.rank == 0:
+                    dist.barrier()
+                train_set = train_set if train_set is not None else splits["train"]
+                val_set = val_set if val_set is not None else splits["test"]
+            self.train_set, self.val_set = train_set, val_set
 
-        seed_everything(t.seed)  # a run is a function of its config: same init, same dropout
-        self.model = (model if model is not None else Tacotron2(cfg)).to(self.device)  # the plain module (what checkpoints hold)
-        self.net = self.model
-        if self.world_size > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
-            seed_everything(t.seed + 7919 * self.rank)  # but each process draws its own dropout masks
-        self.criterion = Tacotron2Loss.from_config(cfg)
-        self.optimizer = make_optimizer(self.model, t)
-        self.scheduler = make_scheduler(self.optimizer, t)
-        self.amp = bool(t.amp) and self.device.type == "cuda"
-        self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
-        self.vocoder = GriffinLimVocoder(cfg.audio)  # the audio of what the model says, in TensorBoard
+            seed_everything(t.seed)  # a run is a function of its config: same init, same dropout
+            self.model = (model if model is not None else Tacotron2(cfg)).to(self.device)  # the plain module (what checkpoints hold)
+            self.net = self.model
+            if self.world_size > 1:
+                ids = [self.device.index] if self.device.type == "cuda" else None
+                self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
+                seed_everything(t.seed + 7919 * self.rank)  # but each process draws its own dropout masks
+            self.criterion = Tacotron2Loss.from_config(cfg)
+            self.optimizer = make_optimizer(self.model, t)
+            self.scheduler = make_scheduler(self.optimizer, t)
+            self.amp = bool(t.amp) and self.device.type == "cuda"
+            self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
+            self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
+            self.vocoder = GriffinLimVocoder(cfg.audio)  # the audio of what the model says, in TensorBoard
 
-        self.infer_indices = list(range(min(n_infer, len(val_set))))  # fixed sentences, every validation
-        self.tensorboard, self.progress, self.on_step = tensorboard, progress, on_step
-        self.checkpoints = ckpt.CheckpointManager(self.out_dir / "checkpoints", keep_last=t.keep_last)
-        self.step = 0
-        self.epoch = 0  # current epoch
-        self.batch_in_epoch = 0  # batches of the current epoch already consumed
-        self.elapsed = 0.0  # wall seconds of earlier sessions of this run (resume)
-        self.best: float | None = None
-        self.last_val: dict = {}
-        self.history: dict[str, list[dict]] = {"train": [], "val": []}
-        self._saved_step, self._saved_path = -1, None
-        self._stop_requested = False
-        self._writer = None
-        self._last_output = None  # (outputs, batch) of the last training step, for the TensorBoard summary
-        self._session_start = time.time()
+            self.infer_indices = list(range(min(n_infer, len(val_set))))  # fixed sentences, every validation
+            self.tensorboard, self.progress, self.on_step = tensorboard, progress, on_step
+            self.checkpoints = ckpt.CheckpointManager(self.out_dir / "checkpoints", keep_last=t.keep_last)
+            self.step = 0
+            self.epoch = 0  # current epoch
+            self.batch_in_epoch = 0  # batches of the current epoch already consumed
+            self.elapsed = 0.0  # wall seconds of earlier sessions of this run (resume)
+            self.best: float | None = None
+            self.last_val: dict = {}
+            self.history: dict[str, list[dict]] = {"train": [], "val": []}
+            self._saved_step, self._saved_path = -1, None
+            self._stop_requested = False
+            self._writer = None
+            self._last_output = None  # (outputs, batch) of the last training step, for the TensorBoard summary
+            self._session_start = time.time()
+        except BaseException:
+            self.close()
+            raise
 
     # ---- the loop ------------------------------------------------------------------------------------------------
 
@@ -242,7 +256,9 @@ class Trainer:
         return self._end(status, max_minutes)
 
     def _begin(self, resume: bool | str | Path) -> None:
-        """Load the checkpoint to resume from (if any), write the run's config, start the speed window."""
+        """Hold the run folder, load the checkpoint to resume from (if any), write the run's config, start the speed window."""
+        if self._lock is not None:
+            self._lock.acquire()  # after close(): ours again, or RunLockedError (no-op while held)
         if resume:
             path = self.checkpoints.latest() if resume is True else Path(resume)
             if path is not None:
@@ -315,10 +331,14 @@ class Trainer:
         self._stop_requested = True
 
     def close(self) -> None:
-        """Flush and close the TensorBoard writer, and leave the process group if this trainer joined it."""
-        if self._writer is not None:
+        """Flush and close the TensorBoard writer, give the run folder back (its lock), and
+        leave the process group if this trainer joined it. A later :meth:`fit` takes the
+        folder again."""
+        if getattr(self, "_writer", None) is not None:
             self._writer.close()
             self._writer = None
+        if self._lock is not None:
+            self._lock.release()
         if self._owns_group and dist.is_initialized():
             dist.destroy_process_group()
             self._owns_group = False
@@ -519,13 +539,16 @@ class Trainer:
         self._write_history()
         return self._saved_path
 
+    def init_weights(self, path: str | Path) -> None:
+        """Start from a checkpoint's weights only (fine-tuning, notebook 12): the optimizer, schedule,
+        step, data order and history start fresh, as for a new run of this config. The checkpoint's
+        ``model``, ``audio`` and ``text.input`` settings must match (else ``CheckpointError``).
+        Call before :meth:`fit`; ``fit(resume=True)`` then continues this run, not the checkpoint's."""
+        ckpt.load_weights(self.model, path, config=self.cfg)
+
     def load(self, path: str | Path) -> None:
         """Continue from a checkpoint file (or a run folder's newest one)."""
-        state = ckpt.load_checkpoint(path, map_location="cpu", config=self.cfg)
-        try:
-            self.model.load_state_dict(state["model"])
-        except RuntimeError as e:
-            raise ckpt.CheckpointError(f"{state['path']}: the weights do not fit this model: {str(e).splitlines()[0]}") from None
+        state = ckpt.load_weights(self.model, path, config=self.cfg)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         keys = ("lr", "lr_schedule", "lr_decay_start", "lr_decay_rate", "lr_decay_steps", "lr_min", "warmup_steps")

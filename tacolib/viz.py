@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from tacolib.safe_io import atomic_open  # noqa: E402
+
 __all__ = [
     "to_numpy",
     "plot_waveform",
@@ -24,6 +26,7 @@ __all__ = [
     "plot_gate",
     "plot_training_summary",
     "figure_to_array",
+    "save_figure",
 ]
 
 
@@ -157,3 +160,18 @@ def figure_to_array(fig: plt.Figure, close: bool = True) -> np.ndarray:
     if close:
         plt.close(fig)
     return arr
+
+
+def save_figure(fig: plt.Figure, path, dpi: int = 100, close: bool = True):
+    """Write ``fig`` as a PNG at ``path``, atomically (:func:`tacolib.safe_io.atomic_open`).
+
+    A full or read-only disk is one :class:`tacolib.safe_io.OutputError` naming ``path``;
+    an existing file stays whole. Returns ``path`` as a ``Path``.
+    """
+    from pathlib import Path
+
+    with atomic_open(path) as f:
+        fig.savefig(f, dpi=dpi, format="png")
+    if close:
+        plt.close(fig)
+    return Path(path)

@@ -185,3 +185,67 @@ def test_runs_on_gpu():
     cfg = AudioConfig()
     wav = torch.randn(2, 8000)
     assert torch.allclose(audio.mel_spectrogram(wav.cuda(), cfg).cpu(), audio.mel_spectrogram(wav, cfg), atol=1e-4)
+
+
+# ---- silent wrong results (issue 16) -------------------------------------------------------
+
+
+def test_a_truncated_wav_is_refused_naming_the_file(tmp_path):
+    full = tmp_path / "full.wav"
+    sf.write(full, (0.3 * np.sin(np.arange(22050) / 10)).astype(np.float32), 22050, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[:20_000])
+    assert sf.info(str(cut)).frames < 22050  # libsndfile alone quietly reads what is there
+    with pytest.raises(audio.AudioError, match=r"cut.wav: truncated.*22050 samples.*9978") as err:
+        audio.load_wav(cut)
+    assert "\n" not in str(err.value)
+    with pytest.raises(audio.AudioError, match="cut.wav: truncated"):
+        audio.audio_info(cut)
+    assert audio.audio_info(full).frames == 22050 and len(audio.load_wav(full)) == 22050
+
+
+def test_a_wav_whose_header_leaves_the_length_open_is_not_called_truncated(tmp_path):
+    """Streamed wavs (sox, ffmpeg to a pipe) write 0 or 0xFFFFFFFF as the data size."""
+    full = tmp_path / "full.wav"
+    sf.write(full, np.zeros(1000, dtype=np.float32), 22050, subtype="PCM_16")
+    data = bytearray(full.read_bytes())
+    pos = data.index(b"data")
+    data[pos + 4 : pos + 8] = (0xFFFFFFFF).to_bytes(4, "little")
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(bytes(data))
+    assert len(audio.load_wav(streamed)) == 1000
+
+
+def test_float_samples_beyond_full_scale_are_scaled_back_with_a_warning(tmp_path, caplog):
+    import logging
+
+    loud = tmp_path / "loud.wav"
+    sig = (6.0 * np.sin(2 * np.pi * 220 * np.arange(22050) / 22050)).astype(np.float32)
+    sf.write(loud, sig, 22050, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, logger="tacolib.audio"):
+        wav = audio.load_wav(loud)
+    assert float(wav.abs().max()) == pytest.approx(1.0, abs=1e-6)
+    assert torch.allclose(wav, torch.from_numpy(sig) / float(np.abs(sig).max()), atol=1e-6)  # scaled, not clipped
+    assert "loud.wav" in caplog.text and "6.0" in caplog.text
+    caplog.clear()
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, sig / 12, 22050, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, logger="tacolib.audio"):
+        assert torch.allclose(audio.load_wav(quiet), torch.from_numpy(sig / 12))
+    assert caplog.text == ""
+
+
+def test_resampling_never_leaves_the_documented_range(tmp_path):
+    square = np.sign(np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)).astype(np.float32) * 0.999
+    sf.write(tmp_path / "square.wav", square, 16000, subtype="FLOAT")
+    wav = audio.load_wav(tmp_path / "square.wav", sample_rate=22050)
+    assert float(wav.abs().max()) <= 1.0
+
+
+def test_save_wav_refuses_a_name_that_is_not_audio_and_writes_whole_files(tmp_path):
+    for name in ("out.mp3", "out", "out.txt"):
+        with pytest.raises(audio.AudioError, match=r"\.wav"):
+            audio.save_wav(tmp_path / name, np.zeros(100), 22050)
+    assert list(tmp_path.iterdir()) == []
+    p = audio.save_wav(tmp_path / "a.flac", 0.1 * np.ones(100), 22050)
+    assert sf.info(str(p)).format == "FLAC" and sorted(x.name for x in tmp_path.iterdir()) == ["a.flac"]

@@ -156,3 +156,51 @@ def test_scheduler_drives_the_optimizer_and_rejects_bad_names():
     t.lr_schedule = "cosine"
     with pytest.raises(ValueError, match="unknown train.lr_schedule 'cosine'"):
         make_scheduler(opt, t)
+
+
+# ---- files from strangers, malformed configs, orphans (issue 16) ------------------------------
+
+
+@pytest.mark.parametrize("kind", ["torch", "pickle", "checkpoint"])
+def test_a_checkpoint_that_would_run_code_is_refused_in_one_line_with_the_advice(tmp_path, malicious, kind):
+    path = malicious(tmp_path / "evil.pt", kind)
+    with pytest.raises(ckpt.CheckpointError) as err:
+        ckpt.load_checkpoint(path)
+    msg = str(err.value)
+    assert not malicious.marker.exists(), "loading ran the file's code"
+    assert "\n" not in msg and "evil.pt" in msg
+    assert "only if you trust" in msg and "weights_only=False" in msg
+
+
+@pytest.mark.parametrize(
+    "config, key",
+    [
+        ({"model": {"r": "five"}}, "model.r"),
+        ({"model": {"rr": 5}}, "rr"),
+        ({"train": {"adam_betas": 0.9}}, "train.adam_betas"),
+        ({"model": [1, 2]}, "'model'"),
+        (7, "config"),
+    ],
+)
+def test_a_checkpoint_with_a_malformed_config_names_the_file_and_key(tmp_path, tiny_cfg, config, key):
+    state = _state(1, tiny_cfg)
+    state["config"] = config
+    path = ckpt.save_checkpoint(tmp_path / "bad.pt", state)
+    with pytest.raises(ckpt.CheckpointError) as err:
+        ckpt.load_checkpoint(path)
+    msg = str(err.value)
+    assert "\n" not in msg and "bad.pt" in msg and key in msg
+
+
+def test_orphaned_temporary_files_of_a_killed_save_are_cleaned_and_nothing_else(tmp_path, tiny_cfg):
+    folder = tmp_path / "checkpoints"
+    manager = ckpt.CheckpointManager(folder)
+    manager.save(_state(3, tiny_cfg))
+    orphans = [folder / ".step_00000006.pt.k3j_x9a1.tmp", folder / ".best.pt.abcdefgh.tmp"]
+    kept = [folder / "notes.tmp", folder / ".step_00000006.pt.tmp", folder / "mine.pt", folder / ".other.pt.abcdefgh.tmp"]
+    for p in orphans + kept:
+        p.write_bytes(b"half a checkpoint")
+    ckpt.CheckpointManager(folder)  # the next start of the run
+    assert not any(p.exists() for p in orphans)
+    assert all(p.exists() for p in kept)
+    assert manager.latest().name == "step_00000003.pt"

@@ -71,7 +71,7 @@ def test_unknown_option_is_an_argparse_error(capsys):
     assert "unrecognized arguments: --steps" in capsys.readouterr().err
 
 
-def test_train_resume_synthesize_evaluate(tmp_path, capsys):
+def test_train_resume_synthesize_evaluate(tmp_path, capsys, malicious):
     R = tacolib.get_config("tiny").model.r  # frames per decoder step
     run = tmp_path / "run"
     base = ["train", "--preset", "tiny", "--out", str(run), "--no-progress", "--no-tensorboard", *_sets(SMALL)]
@@ -103,6 +103,11 @@ def test_train_resume_synthesize_evaluate(tmp_path, capsys):
     bad = save_wavenet(tmp_path / "wavenet64.pt", WaveNet(WaveNetConfig(n_mels=64, layers=2, cycles=1)))
     assert main(["synthesize", "Hello.", "-o", str(tmp_path / "x.wav"), "--checkpoint", str(run), "--wavenet", str(bad)]) == 2
     assert "the WaveNet expects n_mels=64" in capsys.readouterr().err
+    evil = malicious(tmp_path / "stranger.pt", "wavenet")  # --wavenet FILE ran the file's code (weights_only=False)
+    assert main(["synthesize", "Hello.", "-o", str(tmp_path / "x.wav"), "--checkpoint", str(run), "--wavenet", str(evil)]) == 2
+    err = capsys.readouterr().err
+    assert "stranger.pt was refused" in err and "only if you trust" in err and err.count("\n") == 1
+    assert not malicious.marker.exists() and not (tmp_path / "x.wav").exists()
 
     js = tmp_path / "metrics.json"
     assert main(["evaluate", "--checkpoint", str(run), "--n", "3", "--json", str(js)]) == 0

@@ -365,3 +365,124 @@ def test_prepare_can_drop_the_archive(tiny_archive, tmp_path):
     )
     assert (root / "metadata.csv").is_file() and not (tmp_path / "LJSpeech-1.1.tar.bz2").exists()
     assert not (tmp_path / "LJ.partial").exists()
+
+
+# ---- nothing lost (issue 16) -----------------------------------------------------------------------
+
+
+def _prepare(src, sha, root, **kw):
+    kw.setdefault("expected_size", None)
+    return ljspeech.prepare_ljspeech(root, url=src.as_uri(), sha256=sha, expected_utterances=3, progress=False, **kw)
+
+
+def test_prepare_refuses_a_folder_it_did_not_make_and_deletes_nothing(tiny_archive, tmp_path):
+    src, sha, _ = tiny_archive
+    root = tmp_path / "mine"
+    (root / "wavs").mkdir(parents=True)
+    (root / "notes.txt").write_text("precious")
+    (root / "wavs" / "take1.wav").write_bytes(b"my recording")
+    before = _tree_bytes(root)
+    with pytest.raises(ljspeech.ForeignFolderError) as err:
+        _prepare(src, sha, root)
+    msg = str(err.value)
+    assert "\n" not in msg and str(root) in msg
+    assert _tree_bytes(root) == before
+    assert not (tmp_path / "LJSpeech-1.1.tar.bz2").exists(), "refused before downloading 2.6 GB"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "src"], "no .partial or other folder left"
+
+
+def test_extract_alone_refuses_a_foreign_destination(tiny_archive, tmp_path):
+    src, _, _ = tiny_archive
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("x")
+    with pytest.raises(ljspeech.ForeignFolderError, match="dest"):
+        ljspeech.extract(src, dest, progress=False)
+    assert (dest / "keep.txt").read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dest", "src"]
+
+
+def test_prepare_into_an_empty_folder_marks_it_and_a_damaged_tacolib_corpus_is_replaced(tiny_archive, tmp_path):
+    src, sha, _ = tiny_archive
+    root = tmp_path / "LJ"
+    root.mkdir()  # an empty folder is fine
+    _prepare(src, sha, root)
+    assert ljspeech.verify_corpus(root, 3) == 3 and (root / ljspeech.MARKER).is_file()
+    (root / "wavs" / "LJ900-0002.wav").unlink()  # damaged: prepared again in its place
+    _prepare(src, sha, root)
+    assert ljspeech.verify_corpus(root, 3) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["LJ", "LJSpeech-1.1.tar.bz2", "src"]
+
+
+def test_prepare_refuses_a_file_as_root(tiny_archive, tmp_path):
+    src, sha, _ = tiny_archive
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ljspeech.ForeignFolderError, match="afile.*not a folder"):
+        _prepare(src, sha, tmp_path / "afile")
+    with pytest.raises(ljspeech.ForeignFolderError, match="afile is a file, not a folder"):
+        _prepare(src, sha, tmp_path / "afile" / "LJ")
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_a_refused_archive_leaves_no_partial_folder(tmp_path):
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        for name in ("ok.txt", "../escaped.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"bad"))
+    with pytest.raises(ljspeech.DownloadError, match="outside"):
+        ljspeech.extract(evil, tmp_path / "out", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tar.gz"]
+
+
+def test_the_users_own_archive_is_never_deleted(tiny_archive, tmp_path):
+    """--url file://X where X is where the download would be saved: a bad checksum keeps X."""
+    src, sha, data = tiny_archive
+    archive = tmp_path / "LJSpeech-1.1.tar.bz2"
+    archive.write_bytes(data)
+    with pytest.raises(ljspeech.DownloadError, match="does not match") as err:
+        ljspeech.prepare_ljspeech(tmp_path / "LJ", url=archive.as_uri(), sha256="0" * 64, expected_size=None, expected_utterances=3, progress=False)
+    assert archive.read_bytes() == data and "\n" not in str(err.value)
+    assert "removed" not in str(err.value)
+    # and keep_archive=False does not delete the user's source either
+    _prepare(archive, sha, tmp_path / "LJ", keep_archive=False)
+    assert archive.read_bytes() == data
+
+
+def test_a_downloaded_copy_with_a_bad_checksum_is_still_removed(tiny_archive, tmp_path):
+    src, _, _ = tiny_archive
+    with pytest.raises(ljspeech.DownloadError, match="removed"):
+        ljspeech.prepare_ljspeech(tmp_path / "LJ", url=src.as_uri(), sha256="0" * 64, expected_size=None, expected_utterances=3, progress=False)
+    assert src.is_file() and not (tmp_path / "LJSpeech-1.1.tar.bz2").exists()
+
+
+def test_metadata_with_old_mac_line_endings_reads_as_before_and_a_bom_is_dropped(tmp_path):
+    (tmp_path / "metadata.csv").write_bytes(b"\xef\xbb\xbfa|one|one\rb|two|two\r\nc|three|three\n")
+    assert [u.id for u in read_metadata(tmp_path)] == ["a", "b", "c"]
+
+
+def test_non_utf8_metadata_names_the_file_and_line(tmp_path):
+    (tmp_path / "metadata.csv").write_bytes("a|one|one\nb|caf\xe9|cafe\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"metadata.csv:2: not UTF-8") as err:
+        read_metadata(tmp_path)
+    assert "\n" not in str(err.value)
+    (tmp_path / "metadata.csv").write_text("a|one|one\n")
+    (tmp_path / "test.txt").write_bytes(b"a\n\xff\n")
+    with pytest.raises(ValueError, match=r"test.txt:2: not UTF-8"):
+        read_test_ids(tmp_path)
+
+
+def test_tinyspeech_refuses_a_foreign_folder_or_a_file_in_one_line(tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / ".build.json").write_text("my own build notes")  # a file of that name is not enough
+    (foreign / "metadata.csv").write_text("x|y|z\n")
+    before = _tree_bytes(foreign)
+    with pytest.raises(tinyspeech.ForeignFolderError) as err:
+        tinyspeech.build("fast", root=foreign, progress=False)
+    assert "\n" not in str(err.value) and str(foreign) in str(err.value)
+    assert _tree_bytes(foreign) == before
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(tinyspeech.ForeignFolderError, match="not a folder"):
+        tinyspeech.build("fast", root=tmp_path / "afile", progress=False)

@@ -192,9 +192,12 @@ def test_unreadable_wav_is_skipped_at_init(corpus_copy, tiny_cfg, caplog):
 
 def test_empty_wav_is_skipped_at_init(corpus_copy, tiny_cfg):
     wav = corpus_copy / "wavs" / "TS-0005.wav"
-    wav.write_bytes(wav.read_bytes()[:44])  # the header only: no samples
+    sf.write(wav, np.zeros(0, dtype=np.int16), 22050, subtype="PCM_16")  # a whole file of no samples
+    cut = corpus_copy / "wavs" / "TS-0006.wav"
+    cut.write_bytes(cut.read_bytes()[:44])  # the header only: it promises samples it lacks
     ds = TTSDataset(corpus_copy, tiny_cfg, split="all", cache_dir=False)
     assert "TS-0005" not in ds.ids and "no samples" in ds.skipped["TS-0005"]
+    assert "TS-0006" not in ds.ids and "truncated" in ds.skipped["TS-0006"]
 
 
 def test_undecodable_wav_is_dropped_from_its_batch_and_by_preprocess(corpus_copy, tiny_cfg, tmp_path, caplog):
@@ -364,3 +367,46 @@ def test_loader_with_a_worker_process(fast_root, tiny_cfg, tmp_path):
     assert [len(b["ids"]) for b in batches] == [2, 1]
     assert sorted(batches[0]["ids"] + batches[1]["ids"]) == ["TS-0001", "TS-0002", "TS-0003"]
     assert len(list((tmp_path / "c").glob("*.npy"))) == 3  # workers fill the cache too
+
+
+# ---- silent wrong results (issue 16) -------------------------------------------------------
+
+
+def test_a_truncated_wav_is_skipped_at_init_not_kept_with_its_full_transcript(corpus_copy, tiny_cfg, caplog):
+    wav = corpus_copy / "wavs" / "TS-0003.wav"
+    data = wav.read_bytes()
+    wav.write_bytes(data[: len(data) // 2])
+    with caplog.at_level(logging.WARNING, logger="tacolib.data"):
+        ds = TTSDataset(corpus_copy, tiny_cfg, split="all", cache_dir=False)
+    assert "TS-0003" not in ds.ids and "truncated" in ds.skipped["TS-0003"]
+    assert "TS-0003.wav" in caplog.text
+
+
+def test_a_clip_longer_than_max_seconds_is_skipped_with_a_warning(corpus_copy, tiny_cfg, caplog):
+    sf.write(corpus_copy / "wavs" / "TS-0004.wav", np.zeros(600 * 8000, dtype=np.int16), 8000, subtype="PCM_16")  # 10 minutes
+    assert tiny_cfg.data.max_seconds > 0
+    with caplog.at_level(logging.WARNING, logger="tacolib.data"):
+        ds = TTSDataset(corpus_copy, tiny_cfg, split="all", cache_dir=False)
+    assert "TS-0004" not in ds.ids and "600.0 s > data.max_seconds" in ds.skipped["TS-0004"]
+    assert "TS-0004" in caplog.text
+    keep_all = tiny_cfg.override({"data.max_seconds": 0})
+    assert "TS-0004" in TTSDataset(corpus_copy, keep_all, split="all", cache_dir=False).ids
+
+
+def test_a_mel_cache_file_holding_pickled_objects_is_not_opened_but_recomputed(fast_root, tiny_cfg, tmp_path, malicious):
+    ds = TTSDataset(fast_root, tiny_cfg, ids=["TS-0001"], cache_dir=tmp_path / "c")
+    good = ds[0]["mel"]
+    cache = tmp_path / "c" / "TS-0001.npy"
+    malicious(cache, "npy")
+    future = time.time() + 100
+    os.utime(cache, (future, future))  # newer than the wav: the cache would be used
+    ds2 = TTSDataset(fast_root, tiny_cfg, ids=["TS-0001"], cache_dir=tmp_path / "c")
+    assert torch.equal(ds2[0]["mel"], good)
+    assert not malicious.marker.exists()
+
+
+def test_make_loader_refuses_a_batch_size_of_zero_instead_of_using_the_default(fast_root, tiny_cfg, tmp_path):
+    ds = TTSDataset(fast_root, tiny_cfg, split="test", cache_dir=tmp_path / "c")
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match=f"batch_size must be >= 1, got {bad}"):
+            make_loader(ds, tiny_cfg, shuffle=False, batch_size=bad)

@@ -123,3 +123,96 @@ def test_unfinished_exercise_falls_back_to_reference(name, capsys):
     got = REGISTRY[name].check(fn)
     assert got is REGISTRY[name].reference
     assert "not done yet" in capsys.readouterr().out
+
+
+# ---- function exercises that know the usual mistakes ---------------------------------------------
+# A procedure (a training step, an iterative algorithm, one step of a generator) is checked through
+# what it does, and its check names known-wrong variants. A *realistic* mistake is the solution cell
+# with one line changed the way a learner gets it wrong: (right, wrong, words the message must contain).
+
+from tacolib.checks import audio as audio_checks  # noqa: E402
+from tacolib.checks import text as text_checks  # noqa: E402
+from tacolib.checks import train as train_checks  # noqa: E402
+from tacolib.checks import vocoder as vocoder_checks  # noqa: E402
+from tacolib.checks import wavenet as wavenet_checks  # noqa: E402
+from tacolib.checks.core import Variant  # noqa: E402
+
+WITH_VARIANTS = sorted(n for n in FUNCTIONS if REGISTRY[n].variants)
+MISTAKES = {
+    "train_step": [
+        ("    optimizer.zero_grad()\n", "", "no optimizer.zero_grad()"),
+        ("    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))\n    optimizer.step()\n",
+         "    optimizer.step()\n    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))\n", "unclipped gradients"),
+        ("grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))",
+         "grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), float('inf')))\n"
+         "    torch.nn.utils.clip_grad_value_(model.parameters(), max_norm)", "clip_grad_value_"),
+        ("    model.train()\n", "", "left in eval mode"),
+        ('losses["loss"].backward()', 'losses["mel"].backward()', "a term of the losses dict"),
+    ],
+    "fast_griffin_lim": [
+        ("rebuilt - alpha * previous", "rebuilt + alpha * previous", "added instead of subtracted"),
+        ("        previous = rebuilt\n", "        previous = t\n", "remembered as 'previous'"),
+        ("alpha = momentum / (1.0 + momentum)", "alpha = momentum", "the momentum itself as the coefficient"),
+    ],
+    "layer_step": [
+        ("x_past = queue.pop(0)  # x[t - d]\n    queue.append(x_t)", "x_past = queue[-1]\n    queue.append(x_t)\n    queue.pop(0)",
+         "the newest queued input"),
+        ("    queue.append(x_t)\n", "", "the queue must still hold"),
+        ("z = torch.tanh(a) * torch.sigmoid(b)", "z = torch.sigmoid(a) * torch.tanh(b)", "the gate swapped"),
+        ("x_t @ w[:, :, 1].T + x_past @ w[:, :, 0].T", "x_t @ w[:, :, 0].T + x_past @ w[:, :, 1].T", "two taps swapped"),
+        ("(x_t + z @ layer.res.weight[:, :, 0].T + layer.res.bias)", "(z @ layer.res.weight[:, :, 0].T + layer.res.bias)",
+         "the residual missing"),
+    ],
+    "mel_filterbank": [
+        ("points = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))", "points = np.linspace(fmin, fmax, n_mels + 2)",
+         "evenly spaced in Hz"),
+        ("bins = np.arange(n_fft // 2 + 1) * sample_rate / n_fft", "bins = np.linspace(0, sample_rate, n_fft // 2 + 1)",
+         "up to the sample rate"),
+    ],
+    "text_batch": [
+        (" + [EOS_ID] for text in texts)", " for text in texts)", "no end-of-sequence id"),
+        ("PAD_ID, dtype=torch.long)", "EOS_ID, dtype=torch.long)", "padding with the end-of-sequence id"),
+        ("key=len, reverse=True)", "key=len)", "sorted shortest first"),
+    ],
+}
+# the knob functions of the variants: at their defaults, the reference's computation written again
+KNOBS = {"train_step": train_checks._step, "fast_griffin_lim": vocoder_checks._fast_gl, "layer_step": wavenet_checks._layer_step,
+         "mel_filterbank": audio_checks._filterbank, "text_batch": text_checks._text_batch}
+
+
+def test_every_check_with_variants_has_realistic_mistakes_and_knobs():
+    assert set(MISTAKES) == set(WITH_VARIANTS) == set(KNOBS)
+    assert all(len(m) >= 2 for m in MISTAKES.values())
+
+
+@pytest.mark.parametrize("name", WITH_VARIANTS)
+def test_every_variant_of_a_function_is_recognised(name):
+    ex = REGISTRY[name]
+    for v in ex.variants:
+        assert isinstance(v, Variant)
+        with pytest.raises(CheckFailed) as e:
+            ex.check(v.impl, verbose=False)
+        assert f"Likely cause: your function behaves exactly like tacolib's reference with {v.cause}" in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("name", WITH_VARIANTS)
+def test_knob_function_at_its_defaults_is_the_reference(name):
+    assert REGISTRY[name].check(KNOBS[name], verbose=False) is KNOBS[name]
+
+
+@pytest.mark.parametrize("name, k", [(n, k) for n in sorted(MISTAKES) for k in range(len(MISTAKES[n]))])
+def test_realistic_mistake_fails_with_a_useful_message(name, k):
+    right, wrong, words = MISTAKES[name][k]
+    source = SOLUTIONS[name][1]
+    assert right in source, f"the solution of {name} changed; update MISTAKES: {right!r} not found"
+    with pytest.raises(CheckFailed) as e:
+        REGISTRY[name].check(_define(name, source.replace(right, wrong)), verbose=False)
+    assert words in str(e.value) and name in str(e.value), str(e.value)
+
+
+def test_a_learners_exception_is_diagnosed_when_a_variant_raises_it_too():
+    """tacolib's loss returns its terms detached: backward() through one of them raises, and the check says why."""
+    source = SOLUTIONS["train_step"][1].replace('losses["loss"].backward()', 'losses["gate"].backward()')
+    with pytest.raises(CheckFailed) as e:
+        REGISTRY["train_step"].check(_define("train_step", source), verbose=False)
+    assert "your function raised RuntimeError" in str(e.value) and "Likely cause" in str(e.value)

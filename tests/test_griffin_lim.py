@@ -180,3 +180,16 @@ def test_mel_spectral_convergence_ranks_vocoders(cfg, speech):
     assert short < 0.15  # only the last, cut frames differ
     with pytest.raises(ValueError, match="n_mels"):
         mel_spectral_convergence(mel.T, speech, cfg)
+
+
+def test_a_given_initial_phase(cfg, speech):
+    """init may be the initial phases themselves (complex, modulus 1): zero phase given is init='zeros'."""
+    S = stft_magnitude(speech, cfg)  # (F, T)
+    given = griffin_lim(S, cfg, n_iter=4, init=torch.ones_like(S, dtype=torch.complex64))
+    torch.testing.assert_close(given, griffin_lim(S, cfg, n_iter=4, init="zeros"))
+    batched = griffin_lim(torch.stack([S, S]), cfg, n_iter=4, init=torch.ones(2, *S.shape, dtype=torch.complex64))
+    torch.testing.assert_close(batched[1], given)
+    with pytest.raises(ValueError, match="complex and shaped like the magnitude"):
+        griffin_lim(S, cfg, n_iter=2, init=torch.ones_like(S))
+    with pytest.raises(ValueError, match="complex and shaped like the magnitude"):
+        griffin_lim(S, cfg, n_iter=2, init=torch.ones(S.shape[0], S.shape[1] + 1, dtype=torch.complex64))

@@ -22,13 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Lowest first. A module may import from its own layer and the layers before it.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("foundation", ["tacolib", "tacolib.symbols", "tacolib.config", "tacolib.runtime", "tacolib.masks"]),
+    ("foundation", ["tacolib", "tacolib.symbols", "tacolib.config", "tacolib.config_values", "tacolib.runtime", "tacolib.masks",
+                    "tacolib.safe_io", "tacolib.runlock"]),
     ("signal and text", ["tacolib.audio", "tacolib.text", "tacolib.text.*", "tacolib.espeak"]),
     ("boxes", ["tacolib.model", "tacolib.model.*", "tacolib.vocoder", "tacolib.vocoder.*", "tacolib.corpus", "tacolib.corpus.*",
                "tacolib.loss", "tacolib.metrics", "tacolib.schedule", "tacolib.samplers", "tacolib.viz", "tacolib.checkpoint",
-               "tacolib.threads", "tacolib.progress"]),
+               "tacolib.threads", "tacolib.progress", "tacolib.mcd"]),
     ("data", ["tacolib.data"]),
-    ("using a model", ["tacolib.evaluate", "tacolib.synthesize", "tacolib.overfit"]),
+    ("using a model", ["tacolib.evaluate", "tacolib.synthesize", "tacolib.overfit", "tacolib.longform", "tacolib.durations"]),
     ("training", ["tacolib.train", "tacolib.report"]),
     ("applications", ["tacolib.quickstart", "tacolib.course", "tacolib.cli", "tacolib.__main__", "tacolib.checks", "tacolib.checks.*",
                       "tacolib.widgets", "tacolib.widgets.*"]),

@@ -411,6 +411,10 @@ def test_inference_rejects_bad_ids_and_settings():
         model.inference(torch.tensor([[3, 999, 1]]))
     with pytest.raises(ValueError, match="gate_threshold"):
         model.inference("hello", gate_threshold=1.5)
+    for steps in (0, -3):  # not "use the default": 0 is a mistake, said so (issue 16)
+        with pytest.raises(ValueError, match=f"max_decoder_steps must be >= 1, got {steps}"):
+            model.inference("hello", max_decoder_steps=steps)
+    assert model.inference("hello", max_decoder_steps=1, stop_on_gate=False)["mel"].shape[1] == model.cfg.model.r
     with pytest.raises(ValueError, match="r"):
         Decoder(r=0)
 

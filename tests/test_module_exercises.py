@@ -1,7 +1,7 @@
 """Module exercises: each check passes on the worked solution, names the cause of realistic
 mistakes, and a passing module is saved so that notebook 08 can build the learner's model.
 
-The solutions are the ``# EXERCISE:`` cells of ``solutions/0[3-7]*.ipynb``, run as a kernel
+The solutions are the ``# EXERCISE:`` cells of ``solutions/`` (03-07, and 11's WaveNet layer), run as a kernel
 would run them (:func:`tacolib.checks.learner.run_exercise_cells`). A *realistic wrong
 module* is a solution cell with one line changed the way a learner gets it wrong.
 """
@@ -17,6 +17,7 @@ import torch
 from tacolib.checks import REGISTRY, CheckFailed, load_all
 from tacolib.checks import boxes, decoder
 from tacolib.checks import loss as loss_checks
+from tacolib.checks import wavenet as wavenet_checks
 from tacolib.checks.learner import BOXES, learner_loss, learner_model, load_saved, run_exercise_cells
 from tacolib.checks.record import passed
 from tacolib.checks.modules import variant
@@ -73,6 +74,12 @@ MISTAKES = {
         ("pos_weight=logits.new_tensor(self.gate_pos_weight), ", "", "without pos_weight"),
         ("attention = (align * W).sum() / steps.sum()", "attention = (align * W).mean()", "averaged over all (step, position) cells"),
     ],
+    "CausalDilatedLayer": [
+        ("h = self.conv(F.pad(x, (self.dilation, 0))) + c", "h = self.conv(F.pad(x, (0, self.dilation))) + c", "padding on the right"),
+        ("z = torch.tanh(a) * torch.sigmoid(b)", "z = torch.sigmoid(a) * torch.tanh(b)", "the gate swapped"),
+        ("x_next = (x + self.res(z)) * math.sqrt(0.5)", "x_next = self.res(z) * math.sqrt(0.5)", "the residual connection missing"),
+        ("h = self.conv(F.pad(x, (self.dilation, 0))) + c", "h = self.conv(F.pad(x, (self.dilation, 0)))", "the conditioning not added"),
+    ],
 }
 
 # the knob functions with every knob at its default: tacolib's computation, written again
@@ -80,7 +87,7 @@ FAITHFUL = {
     "Encoder": (boxes._encoder, "forward"), "LocationSensitiveAttention": (boxes._attention, "forward"),
     "Postnet": (boxes._postnet, "forward"), "Prenet": (decoder._prenet, "forward"),
     "ZoneoutLSTMCell": (decoder._zoneout, "forward"), "Decoder": (decoder._decoder_step, "step"),
-    "Tacotron2Loss": (loss_checks._loss, "forward"),
+    "Tacotron2Loss": (loss_checks._loss, "forward"), "CausalDilatedLayer": (wavenet_checks._layer, "forward"),
 }
 
 
@@ -215,6 +222,13 @@ def test_a_cell_that_needs_other_notebook_variables_is_not_saved(tmp_path, monke
     assert not (tmp_path / "Postnet.py").exists()
 
 
+def test_a_box_notebook_08_does_not_use_is_not_saved(tmp_path, monkeypatch, solutions):
+    monkeypatch.setenv("TACOLIB_LEARNER_DIR", str(tmp_path))
+    cls = solutions["11_wavenet"]["CausalDilatedLayer"]
+    assert REGISTRY["CausalDilatedLayer"].check(cls, verbose=False) is cls
+    assert not (tmp_path / "CausalDilatedLayer.py").exists() and passed(tmp_path)["CausalDilatedLayer"]["file"] is None
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """A learner folder holding the solutions' modules of notebooks 03-07, saved as their checks do."""
@@ -289,10 +303,13 @@ def test_stale_or_broken_saved_modules_are_replaced_and_reported(installed, tmp_
 
 @pytest.mark.slow
 def test_the_model_built_from_the_solutions_aligns(installed):
-    """The capstone, CI-sized: notebook 08's recipe on the learner's model and loss (solutions' modules)."""
+    """The capstone, CI-sized: notebook 08's recipe on the learner's model, loss and training step (the solutions')."""
     from tacolib.metrics import ALIGNED, is_aligned
     from tacolib.overfit import OVERFIT_LR, overfit, overfit_config, pick_batch
+    from tacolib.overfit import train_step as tacolib_step
 
+    step = run_exercise_cells(ROOT / "solutions" / "08_single_batch_overfit.ipynb", save=False)["train_step"]
+    assert step is not tacolib_step and step.__code__.co_filename.startswith("<cell 08_single_batch_overfit")
     cfg = overfit_config("tiny", coarse=2)
     batch = pick_batch(cfg, n=4)
     torch.manual_seed(0)
@@ -300,7 +317,7 @@ def test_the_model_built_from_the_solutions_aligns(installed):
     criterion, loss_report = learner_loss(cfg, installed)
     assert len(report.yours) == len(BOXES) and loss_report.yours
     hist = overfit(model, batch, cfg, steps=300, lr=OVERFIT_LR, criterion=criterion, until=ALIGNED, patience=5,
-                   snapshot_every=0, progress=False)
+                   snapshot_every=0, progress=False, step_fn=step)
     assert hist.aligned_step is not None, f"did not align in {len(hist.steps)} steps; last metrics {hist.final_metrics}"
     assert is_aligned(hist.final_metrics) and hist.final_loss < 0.5 * hist.losses["loss"][0]
 

@@ -157,3 +157,29 @@ def test_lesson_variants_change_one_thing_each():
     torch.testing.assert_close(relu_first.conv_block(x, conv, norm), norm(torch.relu(conv(x))))
     with pytest.raises(ValueError, match="unknown variant"):
         lesson_model("no such lesson", cfg)
+
+
+def test_overfit_train_step_is_the_trainers_step(tmp_path):
+    """tacolib.overfit.train_step (notebook 08's reference) makes the update Trainer.train_step makes on a CPU:
+    the same loss, gradient norm and weights, two steps in a row."""
+    import copy
+
+    from tacolib.loss import Tacotron2Loss
+    from tacolib.overfit import train_step
+    from tacolib.schedule import make_optimizer
+    from tacolib.train import Trainer
+
+    cfg = overfit_config("tiny", coarse=2)
+    batch = pick_batch(cfg, n=2)
+    trainer = Trainer(cfg, tmp_path, train_set=[None], val_set=[None], device="cpu", tensorboard=False, progress=False)
+    model = copy.deepcopy(trainer.model)
+    optimizer, criterion = make_optimizer(model, cfg.train), Tacotron2Loss.from_config(cfg)
+    for step in range(2):
+        torch.manual_seed(step)
+        record = trainer.train_step(batch)
+        torch.manual_seed(step)
+        _, losses, grad_norm = train_step(model, criterion, optimizer, batch, cfg.train.grad_clip, step=step)
+        assert record["loss"] == pytest.approx(float(losses["loss"].detach()), rel=1e-6)
+        assert record["grad_norm"] == pytest.approx(grad_norm, rel=1e-5) and grad_norm > cfg.train.grad_clip  # clipping was active
+        for (name, a), b in zip(trainer.model.named_parameters(), model.parameters()):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5, msg=lambda m: f"{name} after step {step + 1}: {m}")

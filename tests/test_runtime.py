@@ -1,4 +1,4 @@
-"""tacolib.runtime: seeding, devices and the one write-then-rename."""
+"""tacolib.runtime: seeding and devices (atomic writes: tests/test_safe_io.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tacolib.runtime import atomic_path, atomic_write, resolve_device, seed_everything, setup
+from tacolib.runtime import resolve_device, seed_everything, setup
 
 
 def _draws():
@@ -33,23 +33,16 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no GPU"):
             resolve_device("cuda")
+    else:
+        with pytest.raises(ValueError, match=rf"sees {torch.cuda.device_count()} GPU"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}")
 
 
-def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path):
-    path = atomic_write(tmp_path / "sub" / "a.json", '{"x": 1}')
-    assert path.read_text() == '{"x": 1}'
-    atomic_write(path, b"\x00\x01")
-    assert path.read_bytes() == b"\x00\x01"
-    with atomic_path(tmp_path / "m.npy", suffix=".npy") as tmp:
-        np.save(tmp, np.arange(3))  # numpy keeps a name that ends in .npy
-    assert np.load(tmp_path / "m.npy").tolist() == [0, 1, 2]
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.json", "m.npy", "sub"]
-
-
-def test_a_failed_write_leaves_the_old_file_as_it_was(tmp_path):
-    path = atomic_write(tmp_path / "keep.txt", "old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(path) as tmp:
-            tmp.write_text("half of the new")
-            raise RuntimeError("crash while writing")
-    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+@pytest.mark.parametrize("bad", ["gpu", "cpu:x", "CPU", "", "meta", "cuda:-1"])
+def test_a_bad_device_is_one_line_naming_the_valid_forms(bad):
+    """torch's own errors ("Expected one of cpu, cuda, ... device type at start of device
+    string: gpu", "Invalid device string") or a later failure, as one ValueError."""
+    with pytest.raises(ValueError) as err:
+        resolve_device(bad)
+    msg = str(err.value)
+    assert "\n" not in msg and repr(bad) in msg and ("auto, cpu, cuda or cuda:N" in msg or "no GPU" in msg)

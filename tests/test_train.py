@@ -190,3 +190,23 @@ def test_padding_fraction():
     assert padding_fraction([[0, 1]], [2, 4]) == pytest.approx(0.25)
     assert padding_fraction([[0], [1]], [2, 4]) == 0.0
     assert math.isclose(padding_fraction([[0, 1, 2]], [1, 1, 4]), 1 - 6 / 12)
+
+
+def test_the_trainer_holds_its_folder_and_removes_only_its_own_temporaries(tmp_path):
+    """From construction to close(): the run folder's lock (another process is refused,
+    tests/test_faults.py), and the temporaries a killed save of config.yaml or
+    history.json left are gone; anything else stays."""
+    import os
+
+    from tacolib import runlock
+
+    out = tmp_path / "run"
+    out.mkdir()
+    theirs = [".notes.txt.abcdefgh.tmp", "history.json.tmp", ".history.json.tmp"]
+    for name in [".history.json.abcdefgh.tmp", ".config.yaml.0123_xyz.tmp", *theirs]:
+        (out / name).write_text("x")
+    trainer = Trainer(get_config("tiny"), out, [None], [None], device="cpu", tensorboard=False, progress=False)
+    assert runlock.holder(out)["pid"] == os.getpid()
+    assert sorted(p.name for p in out.iterdir()) == sorted([*theirs, runlock.LOCK_NAME])
+    trainer.close()
+    assert runlock.holder(out) is None

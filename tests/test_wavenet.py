@@ -13,10 +13,10 @@ from tacolib.vocoder.wavenet import (
     align_audio,
     mol_loss,
     receptive_field,
-    train_wavenet,
     wavenet_loss,
 )
 from tacolib.vocoder.wavenet_generate import CachedWaveNet, generate
+from tacolib.vocoder.wavenet_train import train_wavenet
 
 SMALL = dict(n_mels=8, hop_length=16, layers=6, cycles=2, residual_channels=8, gate_channels=12, skip_channels=8, cond_channels=6)
 
@@ -232,7 +232,7 @@ def test_predicted_mels_with_the_model():
     model_mod = pytest.importorskip("tacolib.model")
     if not hasattr(model_mod, "Tacotron2"):
         pytest.skip("tacolib.model.Tacotron2 has not landed yet")
-    from tacolib.vocoder.wavenet import predicted_mels
+    from tacolib.vocoder.wavenet_train import predicted_mels
 
     import tacolib
 
@@ -289,3 +289,66 @@ def test_frame_noise_samples_the_softmax():
     a, _ = frame_noise(7, 3, 16, 2, 4, False)
     b, _ = frame_noise(7, 3, 16, 2, 4, False)
     assert np.array_equal(a, b) and np.isfinite(a).all()
+
+
+@pytest.mark.parametrize("kind", ["wavenet", "torch", "pickle"])
+def test_a_wavenet_file_that_would_run_code_is_refused(tmp_path, malicious, kind):
+    from tacolib.vocoder.wavenet import load_wavenet
+
+    path = malicious(tmp_path / "voc.pt", kind)
+    with pytest.raises(ValueError) as err:
+        load_wavenet(path)
+    assert not malicious.marker.exists(), "loading ran the file's code"
+    msg = str(err.value)
+    assert "\n" not in msg and "voc.pt" in msg and "only if you trust" in msg
+
+
+def test_a_wavenet_file_with_a_malformed_config_or_weights_names_the_file(tmp_path):
+    from tacolib.vocoder.wavenet import load_wavenet, save_wavenet
+
+    torch.save({"wavenet_config": {"layerz": 3}, "state_dict": {}}, tmp_path / "cfg.pt")
+    with pytest.raises(ValueError, match=r"cfg.pt.*layerz"):
+        load_wavenet(tmp_path / "cfg.pt")
+    path = save_wavenet(tmp_path / "w.pt", _model())
+    state = torch.load(path, weights_only=True)
+    state["state_dict"].popitem()
+    torch.save(state, tmp_path / "w2.pt")
+    with pytest.raises(ValueError, match=r"w2.pt.*weights do not fit") as err:
+        load_wavenet(tmp_path / "w2.pt")
+    assert "\n" not in str(err.value)
+
+
+# ---- the cached one-sample update of notebook 11 (its plain-function form) ---------------------------
+
+
+def test_the_layer_step_is_a_column_of_the_layer():
+    """layer_step, run sample by sample with a queue, computes what CausalDilatedLayer.forward computes at once."""
+    from tacolib.checks.wavenet import layer_step
+    from tacolib.vocoder.wavenet import CausalDilatedLayer
+
+    torch.manual_seed(3)
+    for d, has_res in ((1, True), (5, True), (2, False)):
+        layer = CausalDilatedLayer(4, 6, 5, 3, d, has_residual=has_res)
+        x, c = torch.randn(2, 4, 13), torch.randn(2, 6, 13)
+        with torch.no_grad():
+            x_next, skip = layer(x, c)
+            queue = [torch.zeros(2, 4) for _ in range(d)]
+            cols = [layer_step(layer, x[:, :, t], c[:, :, t], queue) for t in range(13)]
+        torch.testing.assert_close(torch.stack([s for _, s in cols], -1), skip, atol=1e-5, rtol=1e-5)
+        if has_res:
+            torch.testing.assert_close(torch.stack([n for n, _ in cols], -1), x_next, atol=1e-5, rtol=1e-5)
+        else:
+            assert x_next is None and all(n is None for n, _ in cols)
+        torch.testing.assert_close(torch.stack(queue), x[:, :, -d:].permute(2, 0, 1))  # the last d inputs, oldest first
+
+
+def test_a_generator_built_on_the_layer_step_draws_the_cached_generators_samples():
+    from tacolib.checks.wavenet import generate_with, layer_step
+
+    m = _model()
+    mel = torch.randn(5, SMALL["n_mels"])
+    n = 3 * SMALL["hop_length"] + 5  # across frame boundaries
+    ours = generate_with(layer_step, m, mel, n, seed=4)
+    assert torch.equal(ours, CachedWaveNet(m).generate(mel[None], seed=4, n_samples=n, progress=False)[0])
+    with pytest.raises(ValueError, match="μ-law"):
+        generate_with(layer_step, _model("mol"), mel, 4)

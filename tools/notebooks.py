@@ -2,8 +2,10 @@
 
 The worked notebooks in ``solutions/`` are the single source. The learner's notebooks
 in ``notebooks/`` are generated from them: every region of a code cell between
-``# BEGIN SOLUTION`` and ``# END SOLUTION`` becomes ``raise NotImplementedError(...)``.
-Both are committed without outputs (see README, "Contributing").
+``# BEGIN SOLUTION`` and ``# END SOLUTION`` becomes ``raise NotImplementedError(...)``,
+and every markdown cell tagged ``solution`` (the worked answers to a notebook's
+questions) becomes a blank "Your answers" cell. Both are committed without outputs
+(see README, "Contributing").
 
     python tools/notebooks.py build            # normalize solutions/, regenerate notebooks/
     python tools/notebooks.py check            # exit 1 if anything is out of date
@@ -30,6 +32,14 @@ BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 EXERCISE = re.compile(r"^# EXERCISE: (\w+)\s*$", re.M)
 TODO = 'raise NotImplementedError("Exercise: replace this line with your code, then run the cell.")'
+
+#: A markdown cell with this tag (cell metadata ``tags``) holds answers: solutions/ only.
+ANSWERS_TAG = "solution"
+ANSWERS_PLACEHOLDER = (
+    "### Your answers\n\n"
+    "_Write your answers here (double-click this cell to edit), then compare them with the worked answers in this "
+    "notebook's copy in `solutions/`._"
+)
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -74,8 +84,17 @@ def strip_solutions(source: str) -> str:
 
 
 def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The learner's notebook: code solutions stripped, answer cells blanked."""
     nb = normalize(nb)
     for cell in nb.cells:
+        tags = list(cell.metadata.get("tags", []))
+        if ANSWERS_TAG in tags:
+            if cell.cell_type != "markdown":
+                raise ValueError(f"cell {cell.id}: the {ANSWERS_TAG!r} tag marks a markdown cell of answers; "
+                                 "a code cell's solution goes between '# BEGIN SOLUTION' and '# END SOLUTION'")
+            cell.source = ANSWERS_PLACEHOLDER
+            tags.remove(ANSWERS_TAG)
+            cell.metadata = nbformat.from_dict({"tags": tags} if tags else {})
         if cell.cell_type == "code" and "# BEGIN SOLUTION" in cell.source:
             cell.source = strip_solutions(cell.source)
     return nb

@@ -17,7 +17,11 @@ Usage in a notebook::
         ...  # the learner's code
     frame_signal = check_frame_signal(frame_signal)
 
-A **module exercise** (notebooks 03-07) is a box of the model the learner writes as an
+A *procedure* (a training step, an iterative algorithm, a generator's step) is a function
+exercise whose check runs it in a harness (``observe``) and names known-wrong variants
+(:func:`mistake`) when the learner's answer behaves exactly like one.
+
+A **module exercise** (notebooks 03-07 and 11) is a box of the model the learner writes as an
 ``nn.Module`` class; its check (:mod:`tacolib.checks.modules`) loads tacolib's weights
 into it and compares outputs and gradients, names the likely cause of a difference,
 and saves a passing class so that notebook 08 trains the learner's own Tacotron 2
@@ -29,12 +33,12 @@ exercise lands in :data:`REGISTRY`, which the test suite walks to prove that eac
 passes on the worked solution in ``solutions/`` and fails on wrong answers.
 """
 
-from tacolib.checks.core import REGISTRY, CheckFailed, Exercise, assert_close, exercise, load_all
+from tacolib.checks.core import REGISTRY, CheckFailed, Exercise, Variant, assert_close, exercise, load_all, mistake
 from tacolib.checks.learner import learner_loss, learner_model
 from tacolib.checks.modules import module_exercise
 from tacolib.checks.record import learner_dir, passed, record_pass
 
 __all__ = [
-    "CheckFailed", "Exercise", "exercise", "assert_close", "REGISTRY", "load_all",
+    "CheckFailed", "Exercise", "Variant", "exercise", "mistake", "assert_close", "REGISTRY", "load_all",
     "module_exercise", "learner_model", "learner_loss", "learner_dir", "passed", "record_pass",
 ]

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from tacolib import audio
-from tacolib.checks.core import exercise
+from tacolib.checks.core import exercise, mistake
 from tacolib.config import AudioConfig
 
 NOTEBOOK = "01_signal_to_mel"
@@ -29,18 +29,45 @@ def _frame_cases():
 check_frame_signal = exercise("frame_signal", NOTEBOOK, _ref_frame_signal, _frame_cases)
 
 
-def _ref_hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """The HTK mel scale: ``2595 log10(1 + f / 700)``."""
-    return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
+def _ref_mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """HTK-style triangular mel filters ``(n_mels, n_fft // 2 + 1)``, unnormalized: librosa's ``htk=True, norm=None``."""
+    import librosa
+
+    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=True, norm=None)
 
 
-check_hz_to_mel = exercise(
-    "hz_to_mel",
+def _filterbank(sample_rate, n_fft, n_mels, fmin, fmax, spacing="mel", points="n+2", top="nyquist"):
+    """The HTK filterbank with knobs (at the defaults: the reference), each one a learner's mistake."""
+    to_mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)  # noqa: E731
+    to_hz = lambda m: 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)  # noqa: E731
+    n = n_mels + 2 if points == "n+2" else n_mels
+    edges = to_hz(np.linspace(to_mel(fmin), to_mel(fmax), n)) if spacing == "mel" else np.linspace(fmin, fmax, n)
+    bins = np.linspace(0, sample_rate / 2 if top == "nyquist" else sample_rate, n_fft // 2 + 1)
+    fb = np.zeros((n_mels, len(bins)))
+    for k in range(min(n_mels, n - 2)):
+        lo, mid, hi = edges[k], edges[k + 1], edges[k + 2]
+        fb[k] = np.maximum(0.0, np.minimum((bins - lo) / (mid - lo), (hi - bins) / (hi - mid)))
+    return fb
+
+
+check_mel_filterbank = exercise(
+    "mel_filterbank",
     NOTEBOOK,
-    _ref_hz_to_mel,
-    lambda: [((np.array([0.0, 100.0, 700.0, 1000.0, 4000.0, 8000.0, 11025.0]),), {})],
-    atol=1e-3,
-    rtol=1e-6,
+    _ref_mel_filterbank,
+    lambda: [((22050, 1024, 80, 0.0, 8000.0), {}), ((16000, 512, 40, 125.0, 7600.0), {}), ((8000, 64, 6, 0.0, 4000.0), {})],
+    atol=1e-5,
+    rtol=1e-4,
+    variants=[
+        mistake("the filter edges evenly spaced in Hz, not in mel",
+                "Space n_mels + 2 points evenly between hz_to_mel(fmin) and hz_to_mel(fmax), then convert them back to Hz.",
+                _filterbank, spacing="hz"),
+        mistake("n_mels edge points instead of n_mels + 2",
+                "Filter k rises from point k to point k + 1 and falls to point k + 2: n_mels filters need n_mels + 2 points.",
+                _filterbank, points="n"),
+        mistake("the FFT bins spread up to the sample rate instead of half of it",
+                "Bin i of an n_fft-point FFT is i * sample_rate / n_fft Hz; the n_fft // 2 + 1 bins end at sample_rate / 2.",
+                _filterbank, top="sr"),
+    ],
 )
 
 

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import math
 import pkgutil
 from pathlib import Path
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -16,11 +17,32 @@ import torch
 
 from tacolib.checks.record import record_pass
 
-__all__ = ["CheckFailed", "Exercise", "exercise", "assert_close", "REGISTRY", "load_all"]
+__all__ = ["CheckFailed", "Exercise", "Variant", "mistake", "exercise", "assert_close", "REGISTRY", "load_all"]
 
 
 class CheckFailed(AssertionError):
     """The learner's answer disagrees with the reference. The message says where."""
+
+
+@dataclass
+class Variant:
+    """A known-wrong version of the reference, and the cause a learner's mistake would share with it.
+
+    For a module exercise (:mod:`tacolib.checks.modules`) ``impl`` replaces the reference
+    class's method ``method``; for a function exercise ``impl`` is the whole (wrong)
+    function and ``method`` is unused. When the learner's answer behaves *exactly* like
+    a variant, the check's message names ``cause`` and suggests ``fix``.
+    """
+
+    cause: str
+    fix: str
+    impl: Callable
+    method: str = "forward"
+
+
+def mistake(cause: str, fix: str, fn: Callable, **knobs) -> Variant:
+    """A function exercise's :class:`Variant`: ``fn`` with some knobs turned (``fn(*args, **kwargs, **knobs)``)."""
+    return Variant(cause, fix, functools.partial(fn, **knobs), method="")
 
 
 @dataclass
@@ -39,6 +61,18 @@ class Exercise:
         Returns a list of ``(args, kwargs)`` to call both functions with.
     compare : callable
         ``compare(got, expected, where)`` raises :class:`CheckFailed` on mismatch.
+    observe : callable, optional
+        ``observe(fn, *args, **kwargs)`` -> what is compared. Default: ``fn``'s return
+        value. A *procedure* (a training step, an iterative algorithm, a step of a
+        generator) is checked through what it does: ``observe`` runs it in a harness
+        and returns, say, its return values and the parameters it updated.
+    variants : list of Variant
+        Known-wrong versions of the reference (:func:`mistake`), tried in order when the
+        comparison fails: one whose observation equals the learner's names the cause.
+    diagnose_on : callable, optional
+        Selects the part of an observation that identifies a variant (default: all of
+        it), e.g. the updated parameters but not a returned number the learner may
+        compute some other way.
     """
 
     name: str
@@ -46,6 +80,9 @@ class Exercise:
     reference: Callable
     cases: Callable[[], Iterable[tuple[tuple, dict]]]
     compare: Callable[[Any, Any, str], None]
+    observe: Callable[..., Any] | None = None
+    variants: list = field(default_factory=list)
+    diagnose_on: Callable[[Any], Any] | None = None
 
     kind = "function"
 
@@ -60,7 +97,7 @@ class Exercise:
         for i, (args, kwargs) in enumerate(self.cases()):
             where = f"{self.name}, case {i + 1} ({_describe(args, kwargs)})"
             try:
-                got = fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+                got = self._observe(fn, args, kwargs)
             except NotImplementedError:
                 if verbose:
                     print(f"⏭  {self.name}: not done yet — continuing with tacolib's reference.")
@@ -68,14 +105,41 @@ class Exercise:
             except CheckFailed:
                 raise
             except Exception as e:
-                raise CheckFailed(f"{where}: your function raised {type(e).__name__}: {e}") from e
-            expected = self.reference(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-            self.compare(got, expected, where)
+                raise CheckFailed(f"{where}: your function raised {type(e).__name__}: {e}" + self._diagnose(args, kwargs, e)) from e
+            expected = self._observe(self.reference, args, kwargs)
+            try:
+                self.compare(got, expected, where)
+            except CheckFailed as e:
+                raise CheckFailed(str(e) + self._diagnose(args, kwargs, got)) from None
             n += 1
         if verbose:
             print(f"✅ {self.name}: matches tacolib's reference on {n} cases.")
         record_pass(self.name, self.notebook)
         return fn
+
+    def _observe(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+        return self.observe(fn, *args, **kwargs) if self.observe is not None else fn(*args, **kwargs)
+
+    def _diagnose(self, args: tuple, kwargs: dict, got: Any) -> str:
+        """``"\nLikely cause: ..."`` when the learner's observation, or exception, is exactly a known variant's; else ``""``."""
+        pick = self.diagnose_on or (lambda obs: obs)
+        for v in self.variants:
+            try:
+                theirs = self._observe(v.impl, args, kwargs)
+            except Exception as e:  # a variant may fail the way the learner's function failed
+                theirs = e
+            if isinstance(got, Exception) or isinstance(theirs, Exception):
+                same = type(got) is type(theirs) and str(got) == str(theirs)
+            else:
+                try:
+                    self.compare(pick(got), pick(theirs), "variant")
+                    same = True
+                except Exception:
+                    same = False
+            if same:
+                return f"\nLikely cause: your function behaves exactly like tacolib's reference with {v.cause}. {v.fix}"
+        return ""
 
 
 REGISTRY: dict[str, Exercise] = {}
@@ -89,10 +153,12 @@ def exercise(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     compare: Callable[[Any, Any, str], None] | None = None,
+    **spec,
 ) -> Exercise:
     """Declare an exercise and return its check (call it with the learner's function).
 
-    ``compare`` defaults to :func:`assert_close` with ``atol``/``rtol``.
+    ``compare`` defaults to :func:`assert_close` with ``atol``/``rtol``; ``spec`` holds
+    the optional fields of :class:`Exercise` (``observe``, ``variants``, ``diagnose_on``).
     """
     if name in REGISTRY and REGISTRY[name].notebook != notebook:
         raise ValueError(f"exercise {name!r} is declared twice ({REGISTRY[name].notebook}, {notebook})")
@@ -101,7 +167,7 @@ def exercise(
         def compare(got, expected, where):
             assert_close(got, expected, where, atol=atol, rtol=rtol)
 
-    ex = Exercise(name, notebook, reference, cases, compare)
+    ex = Exercise(name, notebook, reference, cases, compare, **spec)
     REGISTRY[name] = ex
     return ex
 

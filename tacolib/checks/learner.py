@@ -40,7 +40,8 @@ import torch.nn as nn
 
 from tacolib.checks.core import REGISTRY, CheckFailed, load_all
 from tacolib.checks.record import learner_dir, passed, record_pass
-from tacolib.runtime import atomic_write, repo_root
+from tacolib.runtime import repo_root
+from tacolib.safe_io import atomic_write
 
 __all__ = [
     "save_module", "load_saved", "learner_model", "learner_loss",

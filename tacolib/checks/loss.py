@@ -2,7 +2,7 @@
 
 07: masked MSE, stop-token targets, and the whole loss as a module (all four terms;
 ``_loss`` is it written once more with knobs, for the check's known-wrong variants).
-08: the focus of an alignment and the guided-attention penalty map.
+08: the guided-attention penalty map (its training step: :mod:`tacolib.checks.train`).
 """
 
 from __future__ import annotations
@@ -152,24 +152,6 @@ check_tacotron2_loss = module_exercise(
 NOTEBOOK_08 = "08_single_batch_overfit"
 
 
-def _focus_reference(alignment: torch.Tensor) -> torch.Tensor:
-    """Focus of one ``(T_dec, T_in)`` alignment: mean over steps of the row maximum."""
-    from tacolib.metrics import focus
-
-    return focus(alignment)[0]
-
-
-def _focus_cases():
-    g = torch.Generator().manual_seed(8)
-    sharp = torch.zeros(12, 5)
-    sharp[torch.arange(12), torch.arange(12) * 5 // 12] = 1.0
-    return [
-        ((torch.softmax(torch.randn(10, 7, generator=g), -1),), {}),
-        ((torch.softmax(3 * torch.randn(20, 9, generator=g), -1),), {}),
-        ((sharp,), {}),
-    ]
-
-
 def _guided_reference(text_length: int, dec_length: int, sigma: float) -> torch.Tensor:
     """Guided-attention penalty ``W`` ``(dec_length, text_length)`` of one utterance."""
     from tacolib.loss import guided_attention_weights
@@ -181,5 +163,4 @@ def _guided_cases():
     return [((12, 30, 0.2), {}), ((7, 7, 0.4), {}), ((40, 25, 0.1), {})]
 
 
-check_attention_focus = exercise("attention_focus", NOTEBOOK_08, reference=_focus_reference, cases=_focus_cases)
 check_guided_attention_matrix = exercise("guided_attention_matrix", NOTEBOOK_08, reference=_guided_reference, cases=_guided_cases)

@@ -37,7 +37,8 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from tacolib.checks.core import REGISTRY, CheckFailed, assert_close
+from tacolib.checks.core import REGISTRY, CheckFailed, Variant, assert_close
+from tacolib.checks.record import record_pass
 
 __all__ = ["Case", "Stage", "Variant", "variant", "ModuleExercise", "module_exercise", "SEED"]
 
@@ -83,16 +84,6 @@ class Stage:
     run: Callable[..., Any] | None = None
     cases: Callable[[], list[Case]] | None = None
     hint: str = ""
-
-
-@dataclass
-class Variant:
-    """A known-wrong version of the reference: ``impl`` replaces its method ``method``."""
-
-    cause: str
-    fix: str
-    impl: Callable
-    method: str = "forward"
 
 
 def variant(cause: str, fix: str, fn: Callable, method: str = "forward", **knobs) -> Variant:
@@ -154,6 +145,9 @@ class ModuleExercise:
         Selects the outputs whose projection is differentiated (default: all of them).
     atol, rtol : float
         Tolerances for outputs, gradients and buffers.
+    keep : bool
+        Save a passing class for notebook 08 (False: a box notebook 08 does not use,
+        such as WaveNet's layer).
     """
 
     name: str
@@ -168,6 +162,7 @@ class ModuleExercise:
     grad_outputs: Callable[[Any], Any] | None = None
     atol: float = 1e-5
     rtol: float = 1e-4
+    keep: bool = True
 
     kind = "module"
 
@@ -194,10 +189,12 @@ class ModuleExercise:
         if verbose:
             print(f"✅ {self.name}: matches tacolib's {self.reference.__name__} (outputs and gradients) in "
                   f"{len(stages)} setting{'s' if len(stages) > 1 else ''}: {'; '.join(stages)}.")
-        if save:
+        if save and self.keep:
             from tacolib.checks.learner import save_module
 
             save_module(self, cls, verbose=verbose)
+        elif save:
+            record_pass(self.name, self.notebook)  # passed; nothing downstream rebuilds it
         return cls
 
     def _compare_all(self, cls: type) -> list[str]:

@@ -11,7 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from tacolib.runtime import atomic_write, repo_root
+from tacolib.runtime import repo_root
+from tacolib.safe_io import atomic_write
 
 __all__ = ["learner_dir", "passed", "record_pass"]
 

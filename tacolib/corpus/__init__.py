@@ -13,22 +13,48 @@ serve both:
   with espeak-ng (:func:`tacolib.corpus.tinyspeech.build`).
 * :mod:`tacolib.corpus.ljspeech` downloads, verifies and extracts LJSpeech 1.1
   (:func:`tacolib.corpus.ljspeech.prepare_ljspeech`).
+* :mod:`tacolib.corpus.custom` checks a folder of your own recordings
+  (:func:`tacolib.corpus.custom.check_voice`, ``data.corpus = "custom"``).
 
 Bad metadata lines (wrong number of fields, empty id, duplicate id) are skipped with a
-warning on the ``tacolib.corpus`` logger that names the file and line.
+warning on the ``tacolib.corpus`` logger that names the file and line; a file that is
+not UTF-8 is refused, naming the file and line.
+
+**Nothing lost.** A corpus folder tacolib makes carries a marker (LJSpeech:
+``.tacolib-corpus``; TinySpeech: its ``.build.json``). tacolib replaces or rebuilds only
+marked folders; a non-empty folder without the marker (or a file) given as a corpus
+destination is refused with :class:`ForeignFolderError` (:func:`check_destination`),
+and nothing in it is touched (:mod:`tacolib.corpus.folders`).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Utterance", "read_metadata", "read_test_ids", "split_ids", "corpus_root", "logger"]
+from tacolib.corpus.folders import MARKER, ForeignFolderError, check_destination, has_marker, remove_leftovers, working_folder, write_marker
+from tacolib.safe_io import read_text
+
+__all__ = [
+    "Utterance",
+    "read_metadata",
+    "read_test_ids",
+    "split_ids",
+    "corpus_root",
+    "logger",
+    "MARKER",
+    "ForeignFolderError",
+    "check_destination",
+    "write_marker",
+    "has_marker",
+    "remove_leftovers",
+    "working_folder",
+]
 
 logger = logging.getLogger("tacolib.corpus")
-
 
 @dataclass(frozen=True)
 class Utterance:
@@ -63,7 +89,7 @@ def read_metadata(root: str | Path) -> list[Utterance]:
     FileNotFoundError
         ``root`` or its ``metadata.csv`` does not exist.
     ValueError
-        No valid line at all.
+        Not UTF-8 (naming ``file:line``), or no valid line at all.
     """
     root = Path(root)
     path = root / "metadata.csv"
@@ -71,26 +97,26 @@ def read_metadata(root: str | Path) -> list[Utterance]:
         raise FileNotFoundError(f"no metadata.csv in corpus folder {root} (expected LJSpeech layout: metadata.csv, wavs/)")
     out: list[Utterance] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("|")
-            if len(fields) not in (2, 3):
-                logger.warning("%s:%d: skipped: expected 3 fields id|raw|normalized, got %d", path, lineno, len(fields))
-                continue
-            uid = fields[0].strip()
-            raw = fields[1].strip()
-            norm = fields[2].strip() if len(fields) == 3 and fields[2].strip() else raw
-            if not uid or not raw:
-                logger.warning("%s:%d: skipped: empty id or transcript", path, lineno)
-                continue
-            if uid in seen:
-                logger.warning("%s:%d: skipped: duplicate id %r", path, lineno, uid)
-                continue
-            seen.add(uid)
-            out.append(Utterance(uid, raw, norm, root / "wavs" / f"{uid}.wav"))
+    lines = re.split(r"\r\n|\r|\n", read_text(path))  # not UTF-8: ValueError naming file:line
+    for lineno, line in enumerate(lines, 1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) not in (2, 3):
+            logger.warning("%s:%d: skipped: expected 3 fields id|raw|normalized, got %d", path, lineno, len(fields))
+            continue
+        uid = fields[0].strip()
+        raw = fields[1].strip()
+        norm = fields[2].strip() if len(fields) == 3 and fields[2].strip() else raw
+        if not uid or not raw:
+            logger.warning("%s:%d: skipped: empty id or transcript", path, lineno)
+            continue
+        if uid in seen:
+            logger.warning("%s:%d: skipped: duplicate id %r", path, lineno, uid)
+            continue
+        seen.add(uid)
+        out.append(Utterance(uid, raw, norm, root / "wavs" / f"{uid}.wav"))
     if not out:
         raise ValueError(f"{path}: no valid metadata line")
     return out
@@ -101,7 +127,7 @@ def read_test_ids(root: str | Path) -> list[str] | None:
     path = Path(root) / "test.txt"
     if not path.is_file():
         return None
-    return [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip()]
+    return [s.strip() for s in re.split(r"\r\n|\r|\n", read_text(path)) if s.strip()]
 
 
 def split_ids(root: str | Path, ids: list[str], test_fraction: float = 0.05) -> tuple[list[str], list[str]]:
@@ -138,6 +164,10 @@ def corpus_root(data_cfg, build: bool = True, progress: bool = True) -> Path:
         if build:
             return tinyspeech.build(size=data_cfg.size, root=root, progress=progress)
         return root
+    if data_cfg.corpus == "custom":  # your own recordings (tacolib.corpus.custom)
+        if not data_cfg.path or not (Path(data_cfg.path) / "metadata.csv").is_file():
+            raise FileNotFoundError(f"data.corpus=custom needs data.path set to a folder with metadata.csv and wavs/ (got {data_cfg.path!r})")
+        return Path(data_cfg.path)
     if data_cfg.corpus == "ljspeech":
         root = Path(data_cfg.path) if data_cfg.path else data_dir() / "LJSpeech-1.1"
         if not (root / "metadata.csv").is_file():
@@ -146,4 +176,4 @@ def corpus_root(data_cfg, build: bool = True, progress: bool = True) -> Path:
                 "(tacolib.corpus.ljspeech.prepare_ljspeech) or set data.path"
             )
         return root
-    raise ValueError(f"unknown corpus {data_cfg.corpus!r} in config data.corpus; choose 'tinyspeech' or 'ljspeech'")
+    raise ValueError(f"unknown corpus {data_cfg.corpus!r} in config data.corpus; choose 'tinyspeech', 'ljspeech' or 'custom'")

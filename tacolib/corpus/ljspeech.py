@@ -11,34 +11,45 @@ Steps, each usable on its own:
     HTTP(S) or ``file://`` to ``<dest>.part`` with a tqdm bar; a partial file is resumed
     with an HTTP ``Range`` request; a clear :class:`DownloadError` when offline.
 :func:`sha256sum` / :func:`verify_checksum`
-    The archive must hash to the published SHA-256 (a mismatch removes it).
+    The archive must hash to the published SHA-256. A mismatching archive that this
+    run downloaded is removed; one that was already there (your own file, e.g. the
+    one a ``file://`` URL names) is reported and kept.
 :func:`extract`
     Streams the tar archive (sequential ``r|*`` reading is many times faster than
-    seeking in a 2.6 GB bz2), refuses members that would land outside the target,
-    and renames the folder into place only when complete.
+    seeking in a 2.6 GB bz2) into a fresh hidden sibling folder, refuses members that
+    would land outside it, marks the result (:data:`tacolib.corpus.MARKER`) and moves
+    it into place only when complete. A refused or broken archive leaves nothing behind.
 :func:`verify_corpus`
     ``metadata.csv`` parses and every listed wav exists.
+
+Nothing of yours is deleted: a destination that is a file, or a non-empty folder
+without tacolib's marker, is refused before anything is downloaded
+(:class:`tacolib.corpus.ForeignFolderError`); only a corpus folder tacolib itself made
+is replaced when it fails verification.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import shutil
 import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tacolib.corpus import logger, read_metadata
+from tacolib.corpus import MARKER, ForeignFolderError, check_destination, logger, read_metadata, remove_leftovers, working_folder, write_marker
+from tacolib.safe_io import OutputError, as_output_error, check_output_folder
 
 __all__ = [
     "URL",
     "SHA256",
     "SIZE",
     "N_UTTERANCES",
+    "MARKER",
     "DownloadError",
+    "ForeignFolderError",
     "download",
     "sha256sum",
     "verify_checksum",
@@ -124,6 +135,8 @@ def download(
     DownloadError
         Offline or unreachable host (the message says so and where the file goes),
         an HTTP error, or a size mismatch.
+    tacolib.safe_io.OutputError
+        No space left or an unwritable destination (one line naming it).
     """
     from tqdm.auto import tqdm
 
@@ -145,18 +158,24 @@ def download(
         offset = 0
     total = total or expected_size
     mode = "ab" if offset else "wb"
-    with stream, open(part, mode) as out, tqdm(
-        total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name, disable=not progress
-    ) as bar:
-        while True:
-            try:
-                buf = stream.read(chunk_size)
-            except (OSError, urllib.error.URLError) as e:
-                raise DownloadError(f"download of {url} interrupted ({e}); run again to resume from {part}") from None
-            if not buf:
-                break
-            out.write(buf)
-            bar.update(len(buf))
+    try:
+        with stream, open(part, mode) as out, tqdm(
+            total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name, disable=not progress
+        ) as bar:
+            while True:
+                try:
+                    buf = stream.read(chunk_size)
+                except (OSError, urllib.error.URLError) as e:
+                    raise DownloadError(f"download of {url} interrupted ({e}); run again to resume from {part}") from None
+                if not buf:
+                    break
+                out.write(buf)
+                bar.update(len(buf))
+    except OSError as e:  # writing: no space, read-only
+        full = as_output_error(e, part)
+        if full is None:
+            raise
+        raise OutputError(full.errno, f"{full}; the partial download {part.name} is resumed next time") from None
     size = part.stat().st_size
     if expected_size is not None and size != expected_size:
         if size > expected_size:
@@ -183,16 +202,20 @@ def sha256sum(path: str | Path, progress: bool = False, chunk_size: int = 8 << 2
 
 
 def verify_checksum(path: str | Path, sha256: str, progress: bool = False, remove_bad: bool = True) -> None:
-    """Raise :class:`DownloadError` when ``path`` does not hash to ``sha256`` (and, with
-    ``remove_bad``, delete it so that the next attempt downloads it again)."""
+    """Raise :class:`DownloadError` when ``path`` does not hash to ``sha256``.
+
+    With ``remove_bad`` the bad file is deleted so that the next attempt downloads it
+    again: pass it only for a file tacolib itself downloaded (:func:`prepare_ljspeech`
+    does), never for one the user supplied.
+    """
     got = sha256sum(path, progress=progress)
     if got != sha256.lower():
         if remove_bad:
             Path(path).unlink()
-        raise DownloadError(
-            f"{path}: SHA-256 {got} does not match the published {sha256}"
-            + ("; the file was removed, run again to download it afresh" if remove_bad else "")
-        )
+            fix = "; the download was removed, run again to download it afresh"
+        else:
+            fix = "; the file was kept (tacolib did not download it in this run): use the official archive, or delete this one and run again"
+        raise DownloadError(f"{path}: SHA-256 {got} does not match the published {sha256}{fix}")
 
 
 def _safe_members(tar: tarfile.TarFile, dest: Path):
@@ -210,40 +233,60 @@ def _safe_members(tar: tarfile.TarFile, dest: Path):
 def extract(archive: str | Path, dest: str | Path, progress: bool = True) -> Path:
     """Extract a (compressed) tar archive into the folder ``dest``.
 
-    Everything goes to ``<dest>.partial`` first, renamed to ``dest`` at the end; an
+    Everything goes to a fresh hidden sibling first (``.<dest>.<random>.partial``,
+    :func:`tacolib.corpus.folders.working_folder`); the result is marked as tacolib's
+    (:data:`MARKER`) and moved to ``dest`` at the end. An
     archive whose contents sit in one top-level folder (LJSpeech's ``LJSpeech-1.1/``)
-    has that folder's contents placed directly in ``dest``.
+    has that folder's contents placed directly in ``dest``. ``dest`` may be absent, an
+    empty folder, or a corpus folder tacolib made (it is then replaced).
 
     Raises
     ------
+    ForeignFolderError
+        ``dest`` is a file or a non-empty folder tacolib did not make, or files appeared
+        in it while extracting (untouched).
     DownloadError
-        The archive is corrupt or has members outside the target folder.
+        The archive is corrupt or has members outside the target folder; nothing is
+        left behind.
+    tacolib.safe_io.OutputError
+        No space left or an unwritable destination; nothing is left behind.
     """
     from tqdm.auto import tqdm
 
     archive, dest = Path(archive), Path(dest)
-    tmp = dest.with_name(dest.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        with tarfile.open(archive, "r|*") as tar, tqdm(desc=f"extract {archive.name}", unit=" files", disable=not progress) as bar:
-            for m in _safe_members(tar, tmp):
-                if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: also refuse unsafe modes
-                    tar.extract(m, tmp, set_attrs=False, filter="data")
-                else:  # pragma: no cover
-                    tar.extract(m, tmp, set_attrs=False)
-                bar.update(1)
-    except (tarfile.TarError, EOFError, OSError) as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DownloadError(f"{archive}: corrupt or unreadable archive ({e}); delete it and run again") from None
-    entries = list(tmp.iterdir())
-    content = entries[0] if len(entries) == 1 and entries[0].is_dir() else tmp
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(content, dest)
-    if content != tmp:
-        shutil.rmtree(tmp, ignore_errors=True)
+    replace = check_destination(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with working_folder(dest) as work:  # removed at the end, whatever happens; a kill -9: remove_leftovers
+        files = work / "files"
+        files.mkdir()
+        try:
+            with tarfile.open(archive, "r|*") as tar, tqdm(desc=f"extract {archive.name}", unit=" files", disable=not progress) as bar:
+                for m in _safe_members(tar, files):
+                    if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: also refuse unsafe modes
+                        tar.extract(m, files, set_attrs=False, filter="data")
+                    else:  # pragma: no cover
+                        tar.extract(m, files, set_attrs=False)
+                    bar.update(1)
+        except (tarfile.TarError, EOFError, OSError) as e:
+            full = as_output_error(e, dest)  # no space, read-only: say so, not "corrupt"
+            if full is not None:
+                raise full from None
+            raise DownloadError(f"{archive}: corrupt or unreadable archive ({e}); delete it and run again") from None
+        entries = list(files.iterdir())
+        content = entries[0] if len(entries) == 1 and entries[0].is_dir() else files
+        write_marker(content, corpus="extracted", archive=archive.name)
+        previous = work / "previous"
+        if replace:  # tacolib's own corpus: set aside, removed with the working folder
+            os.replace(dest, previous)
+        try:
+            os.replace(content, dest)  # dest is absent or an empty folder: one atomic rename
+        except OSError as e:
+            if previous.exists() and not dest.exists():
+                os.replace(previous, dest)  # put the old corpus back
+            if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise ForeignFolderError(f"files appeared in {dest} while extracting: they are kept and nothing was replaced; "
+                                         "choose an empty or new folder for the corpus") from None
+            raise
     return dest
 
 
@@ -286,7 +329,8 @@ def prepare_ljspeech(
         The official release by default; tests pass a small local archive.
         ``sha256=None`` skips the checksum.
     keep_archive : bool
-        Keep the 2.6 GB archive after a successful extraction.
+        Keep the 2.6 GB archive after a successful extraction (False removes it only
+        when this call downloaded it).
     progress : bool
         Progress bars for download, checksum and extraction.
 
@@ -294,23 +338,35 @@ def prepare_ljspeech(
     -------
     Path
         ``root``. A folder that already verifies is returned without downloading.
+
+    Raises
+    ------
+    ForeignFolderError
+        ``root`` is a file or a non-empty folder tacolib did not make (checked before
+        downloading; nothing is touched).
+    DownloadError
+        Offline, HTTP error, wrong size or checksum, corrupt archive, missing wavs.
     """
     from tacolib.runtime import data_dir
 
     root = Path(root) if root is not None else data_dir() / ARCHIVE_FOLDER
+    remove_leftovers(root)  # working folders of an extraction that was killed
     if (root / "metadata.csv").is_file():
         try:
             verify_corpus(root, expected_utterances)
             return root
         except (DownloadError, ValueError) as e:
             logger.warning("%s is incomplete (%s); preparing it again", root, e)
+    check_destination(root)  # a foreign folder is refused before 2.6 GB are downloaded
+    check_output_folder(root.parent)  # read-only, forbidden, full or below a file: one line, before downloading
     name = Path(urllib.parse.urlparse(url).path).name or "LJSpeech-1.1.tar.bz2"
     archive = root.parent / name
+    downloaded = not archive.exists()  # else: the user's own file (or an earlier run's), never deleted
     download(url, archive, expected_size=expected_size, progress=progress)
     if sha256:
-        verify_checksum(archive, sha256, progress=progress)
+        verify_checksum(archive, sha256, progress=progress, remove_bad=downloaded)
     extract(archive, root, progress=progress)
     verify_corpus(root, expected_utterances)
-    if not keep_archive:
+    if not keep_archive and downloaded:
         archive.unlink()
     return root

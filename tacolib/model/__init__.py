@@ -8,6 +8,8 @@
 ``Decoder``                      the autoregressive loop, r frames per step
 ``Postnet``                      convolutional residual correction of the mel
 ``Tacotron2``                    all of the above, built from a ``Config``
+``set_fast_paths``               fast twins of the readable training loops on/off
+``readable_paths``               (context manager) run the readable loops
 ``quantize_decoder``             int8 decoder LSTMs for fast CPU inference
 ==============================  =============================================
 """
@@ -18,7 +20,7 @@ from tacolib.model.encoder import Encoder
 from tacolib.model.int8 import quantize_decoder
 from tacolib.model.postnet import Postnet
 from tacolib.model.prenet import Prenet
-from tacolib.model.tacotron2 import Tacotron2
+from tacolib.model.tacotron2 import Tacotron2, readable_paths, set_fast_paths
 from tacolib.model.zoneout import ZoneoutLSTMCell
 
 __all__ = [
@@ -31,4 +33,6 @@ __all__ = [
     "Postnet",
     "Tacotron2",
     "quantize_decoder",
+    "readable_paths",
+    "set_fast_paths",
 ]

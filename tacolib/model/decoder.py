@@ -14,6 +14,14 @@ Training uses teacher forcing: the "previous frame" is the *true* last frame of 
 previous group of r, so all prenet inputs are known up front. Inference feeds back
 its own prediction and stops when the stop-token probability passes a threshold, or
 when it reaches the step limit (``stop_reason`` says which).
+
+Inference may also constrain the attention to a window (``attention_window = w``, off
+by default): each step may only look at symbols within ``w`` of the furthest place
+the attention has reached (its running argmax, which never moves back), so it can
+neither jump ahead and skip words nor wander back and repeat them (notebook 12)::
+
+    symbols:      0 1 2 ... c-w ... c ... c+w ... T_in-1
+    allowed:              [ ------------------ ]          c = max over past steps of argmax(alpha)
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from tacolib.masks import decoder_lengths, lengths_to_mask
 from tacolib.model.attention import LocationSensitiveAttention
 from tacolib.model.layers import linear
 from tacolib.model.prenet import Prenet
+from tacolib.model.recurrence import recurrence_blocker, teacher_forced
 from tacolib.model.zoneout import ZoneoutLSTMCell
 
 
@@ -58,6 +67,11 @@ class Decoder(nn.Module):
         Stop when ``sigmoid(gate_logit)`` exceeds this at inference.
     max_decoder_steps : int
         Inference gives up after this many decoder steps (``stop_reason = "max_steps"``).
+    fast_teacher_forcing : bool
+        :meth:`forward` runs :func:`tacolib.model.recurrence.teacher_forced` (same
+        numbers; batched precompute and a hand-written backward make forward +
+        backward 2-3x faster, ``benchmarks/train_step.py``) instead of the readable
+        loop over :meth:`step`. Settable later.
     """
 
     def __init__(
@@ -76,6 +90,7 @@ class Decoder(nn.Module):
         learn_initial_states: bool = False,
         gate_threshold: float = 0.5,
         max_decoder_steps: int = 1000,
+        fast_teacher_forcing: bool = True,
     ):
         super().__init__()
         if r < 1:
@@ -83,6 +98,7 @@ class Decoder(nn.Module):
         self.n_mels, self.r, self.encoder_dim = n_mels, r, encoder_dim
         self.attention_rnn_dim, self.decoder_rnn_dim = attention_rnn_dim, decoder_rnn_dim
         self.gate_threshold, self.max_decoder_steps = gate_threshold, max_decoder_steps
+        self.fast_teacher_forcing = fast_teacher_forcing
         self.prenet = Prenet(n_mels, [prenet_dim, prenet_dim], prenet_dropout)
         self.attention_rnn = ZoneoutLSTMCell(prenet_dim + encoder_dim, attention_rnn_dim, zoneout)
         self.attention = LocationSensitiveAttention(attention_rnn_dim, encoder_dim, attention_dim, attention_n_filters, attention_kernel_size)
@@ -104,7 +120,7 @@ class Decoder(nn.Module):
             attention_rnn_dim=m.attention_rnn_dim, decoder_rnn_dim=m.decoder_rnn_dim, attention_dim=m.attention_dim,
             attention_n_filters=m.attention_location_n_filters, attention_kernel_size=m.attention_location_kernel_size,
             prenet_dropout=m.prenet_dropout, zoneout=m.zoneout, learn_initial_states=m.learn_initial_states,
-            gate_threshold=m.gate_threshold, max_decoder_steps=m.max_decoder_steps,
+            gate_threshold=m.gate_threshold, max_decoder_steps=m.max_decoder_steps, fast_teacher_forcing=m.fast_paths,
         )
 
     # ---- state ---------------------------------------------------------------------
@@ -184,8 +200,62 @@ class Decoder(nn.Module):
         return frames, gate, weights, state
 
     # ---- training --------------------------------------------------------------------
+    def fast_path_blocker(self) -> str | None:
+        """Why :meth:`forward` must run the readable loop instead of its fast twin, or None.
+
+        The fast twin computes tacolib's own step, so it stands in only for it: a
+        subclass with its own :meth:`step` (a learner's decoder) or a sub-module that is
+        not tacolib's class (a learner's box swapped in) runs the readable loop, which
+        calls them at every step. :func:`tacolib.model.recurrence.recurrence_blocker`
+        adds what the twin itself needs (shared zoneout rate and train/eval mode).
+        """
+        if type(self).step is not Decoder.step:
+            return f"{type(self).__qualname__}.step is not tacolib's Decoder.step (the readable loop calls it)"
+        boxes = (("prenet", Prenet), ("attention", LocationSensitiveAttention), ("attention_rnn", ZoneoutLSTMCell),
+                 ("decoder_rnn", ZoneoutLSTMCell))
+        for name, cls in boxes:
+            if type(getattr(self, name)) is not cls:
+                return f"decoder.{name} is a {type(getattr(self, name)).__qualname__}, not tacolib's {cls.__name__} (the readable loop calls it)"
+        return recurrence_blocker(self)
+
+    def teacher_forcing_setup(self, memory: torch.Tensor, text_lengths: torch.Tensor, mel: torch.Tensor) -> dict:
+        """What teacher forcing prepares before the step loop, random masks included.
+
+        The readable loop and its fast twin both start here, so they draw prenet
+        dropout and zoneout masks by the same calls in the same order.
+
+        Returns
+        -------
+        dict
+            ``prenet_out`` ``(B, T_dec, d_pre)``, ``processed_memory`` ``(B, T_in, A)``,
+            ``mask`` ``(B, T_in)`` bool, ``state`` (:meth:`initial_state`), and the
+            zoneout masks ``keep_att`` ``(T_dec, 2, B, d_att)`` and ``keep_dec``
+            ``(T_dec, 2, B, d_dec)`` (None outside training or without zoneout).
+        """
+        B, T_out, n_mels = mel.shape
+        T_dec = T_out // self.r
+        # previous frame of each step: go frame, then the last frame of each group of r
+        last = mel.view(B, T_dec, self.r, n_mels)[:, :-1, -1]  # (B, T_dec - 1, n_mels)
+        inputs = torch.cat([self.go_frame(memory).unsqueeze(1), last], dim=1)  # (B, T_dec, n_mels)
+        setup = {
+            "prenet_out": self.prenet(inputs),  # (B, T_dec, d_pre): all steps in one go
+            "processed_memory": self.attention.process_memory(memory),  # (B, T_in, A), once
+            "mask": lengths_to_mask(text_lengths, memory.shape[1]),  # (B, T_in)
+            "state": self.initial_state(memory),
+            "keep_att": None,
+            "keep_dec": None,
+        }
+        if self.training and self.attention_rnn.zoneout > 0:  # all zoneout masks in one draw
+            setup["keep_att"] = self.attention_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_att)
+            setup["keep_dec"] = self.decoder_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_dec)
+        return setup
+
     def forward(self, memory: torch.Tensor, text_lengths: torch.Tensor, mel: torch.Tensor) -> dict[str, torch.Tensor]:
         """Teacher-forced decoding of a whole batch.
+
+        With ``fast_teacher_forcing`` (the default) this runs the fast twin,
+        :func:`tacolib.model.recurrence.teacher_forced`; the loop below is the readable
+        reference it is tested against (``fast_teacher_forcing = False`` runs it).
 
         Parameters
         ----------
@@ -207,20 +277,13 @@ class Decoder(nn.Module):
             raise ValueError(f"Decoder: mel has {n_mels} channels, the model expects n_mels={self.n_mels}")
         if T_out % self.r:
             raise ValueError(f"Decoder: T_out={T_out} is not a multiple of r={self.r}; pad the batch (tacolib.data.collate does)")
-        T_dec = T_out // self.r
-        # previous frame of each step: go frame, then the last frame of each group of r
-        last = mel.view(B, T_dec, self.r, n_mels)[:, :-1, -1]  # (B, T_dec - 1, n_mels)
-        inputs = torch.cat([self.go_frame(memory).unsqueeze(1), last], dim=1)  # (B, T_dec, n_mels)
-        prenet_out = self.prenet(inputs)  # (B, T_dec, d_pre): all steps in one go
-        processed_memory = self.attention.process_memory(memory)  # (B, T_in, A), once
-        mask = lengths_to_mask(text_lengths, memory.shape[1])  # (B, T_in)
-        state = self.initial_state(memory)
-        keep_att = keep_dec = None
-        if self.training and self.attention_rnn.zoneout > 0:  # all zoneout masks in one draw
-            keep_att = self.attention_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_att)
-            keep_dec = self.decoder_rnn.sample_masks(T_dec, B, memory.device)  # (T_dec, 2, B, d_dec)
+        setup = self.teacher_forcing_setup(memory, text_lengths, mel)
+        if self.fast_teacher_forcing and self.fast_path_blocker() is None:
+            return teacher_forced(self, memory, setup)
+        prenet_out, processed_memory, mask, state = setup["prenet_out"], setup["processed_memory"], setup["mask"], setup["state"]
+        keep_att, keep_dec = setup["keep_att"], setup["keep_dec"]
         outs, aligns = [], []
-        for t in range(T_dec):
+        for t in range(T_out // self.r):
             masks = (keep_att[t], keep_dec[t]) if keep_att is not None else None
             _, _, w, state = self.step(prenet_out[:, t], state, memory, processed_memory, mask, masks, project=False)
             outs.append(state["out"])
@@ -243,6 +306,7 @@ class Decoder(nn.Module):
         gate_threshold: float | None = None,
         stop_on_gate: bool = True,
         pad_value: float = 0.0,
+        attention_window: int = 0,
     ) -> dict:
         """Free-running decoding: each step reads its own previous output.
 
@@ -253,13 +317,17 @@ class Decoder(nn.Module):
         text_lengths : torch.Tensor
             ``(B,)`` long.
         max_decoder_steps : int, optional
-            Step limit (default: the config's).
+            Step limit, >= 1 (None: the config's; 0 raises, it never means "default").
         gate_threshold : float, optional
             Stop probability threshold (default: the config's).
         stop_on_gate : bool
             False runs exactly ``max_decoder_steps`` steps (benchmarks).
         pad_value : float
             Written into frames after an utterance stopped.
+        attention_window : int
+            0 (default): the attention is free, as in training. ``w > 0``: each step
+            attends only to symbols within ``w`` of the furthest argmax so far (see
+            the module docstring), a monotonic constraint for long inputs.
 
         Returns
         -------
@@ -276,12 +344,14 @@ class Decoder(nn.Module):
         LSTM cells, a handful of small ops, and no Python-side allocation except
         the step's outputs.
         """
-        steps = int(max_decoder_steps or self.max_decoder_steps)
+        steps = int(self.max_decoder_steps if max_decoder_steps is None else max_decoder_steps)  # 0 is an error, not "default"
         threshold = self.gate_threshold if gate_threshold is None else gate_threshold
         if steps < 1:
             raise ValueError(f"Decoder.inference: max_decoder_steps must be >= 1, got {steps}")
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"Decoder.inference: gate_threshold must be in (0, 1), got {threshold}")
+        if attention_window < 0:
+            raise ValueError(f"Decoder.inference: attention_window must be >= 0 (0: off), got {attention_window}")
         logit_threshold = math.log(threshold / (1.0 - threshold))  # sigmoid(x) > t  <=>  x > logit(t)
         B, T_in, _ = memory.shape
         r, n_mels = self.r, self.n_mels
@@ -315,6 +385,9 @@ class Decoder(nn.Module):
         lengths = torch.zeros(B, dtype=torch.long)
         done = torch.zeros(B, dtype=torch.bool)
         stop_reason = ["max_steps"] * B
+        if attention_window:
+            positions = torch.arange(T_in, device=memory.device)  # (T_in,)
+            furthest = torch.zeros(B, dtype=torch.long, device=memory.device)  # (B,) the window's centre
         n = 0
         for t in range(steps):
             # prenet (dropout stays on)
@@ -332,7 +405,12 @@ class Decoder(nn.Module):
             e = torch.matmul(v, e).squeeze(1)  # (B, T_in)
             if mask is not None:
                 e = e.masked_fill(~mask, float("-inf"))
+            if attention_window:  # only symbols within the window around the furthest point reached
+                outside = (positions[None, :] - furthest[:, None]).abs() > attention_window  # (B, T_in)
+                e = e.masked_fill(outside, float("-inf"))
             w = torch.softmax(e, dim=1)  # (B, T_in)
+            if attention_window:
+                furthest = torch.maximum(furthest, w.argmax(1))
             context = torch.bmm(w.unsqueeze(1), memory).squeeze(1)  # (B, d_enc)
             weights_cat[:, 0] = w
             weights_cat[:, 1] += w

@@ -8,6 +8,11 @@ n-gram model; the BiLSTM then carries context across the whole sentence. BatchNo
 comes *before* the ReLU, so normalization sees the negative half of the signal too.
 Padded positions are zeroed before every convolution and skipped by the LSTM (packed
 sequences), so an utterance's encoding does not depend on what it is batched with.
+
+:func:`bidirectional_lstm` is the fast twin of the packed LSTM (same numbers): packed
+sequences run a slow per-step loop on CPU, while each direction run on the padded
+batch, the backward one on every utterance reversed within its own length, runs on
+oneDNN's fused LSTM (measured 2.4-3x faster forward + backward at the tiny preset).
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ class Encoder(nn.Module):
         Conv stack depth (3) and kernel width in characters (5).
     dropout : float
         Dropout after each conv block (0.5), training only.
+    fast_lstm : bool
+        Run the LSTM through :func:`bidirectional_lstm` instead of packed sequences
+        (same numbers, faster; ``False`` runs the readable packed version). Only
+        this class's :meth:`forward` uses it, and only while ``lstm`` is a plain
+        ``nn.LSTM``: a learner's encoder runs its own code.
 
     Shapes
     ------
@@ -44,7 +54,8 @@ class Encoder(nn.Module):
     ``memory`` is exactly zero at padded positions.
     """
 
-    def __init__(self, n_symbols: int, embedding_dim: int = 512, encoder_dim: int = 512, n_convs: int = 3, kernel_size: int = 5, dropout: float = 0.5):
+    def __init__(self, n_symbols: int, embedding_dim: int = 512, encoder_dim: int = 512, n_convs: int = 3, kernel_size: int = 5, dropout: float = 0.5,
+                 fast_lstm: bool = True):
         super().__init__()
         if encoder_dim % 2:
             raise ValueError(f"Encoder: encoder_dim must be even (two LSTM directions), got {encoder_dim}")
@@ -63,13 +74,14 @@ class Encoder(nn.Module):
             self.norms.append(nn.BatchNorm1d(dims[i + 1]))
         self.dropout = dropout
         self.lstm = nn.LSTM(encoder_dim, encoder_dim // 2, batch_first=True, bidirectional=True)
+        self.fast_lstm = fast_lstm
 
     @classmethod
     def from_config(cls, cfg: Config) -> "Encoder":
         m = cfg.model
         return cls(
             n_symbols=cfg.text.n_symbols, embedding_dim=m.symbols_embedding_dim, encoder_dim=m.encoder_embedding_dim,
-            n_convs=m.encoder_n_convs, kernel_size=m.encoder_kernel_size, dropout=m.encoder_dropout,
+            n_convs=m.encoder_n_convs, kernel_size=m.encoder_kernel_size, dropout=m.encoder_dropout, fast_lstm=m.fast_paths,
         )
 
     def conv_block(self, x: torch.Tensor, conv: nn.Conv1d, norm: nn.BatchNorm1d) -> torch.Tensor:
@@ -104,7 +116,48 @@ class Encoder(nn.Module):
             x = x * mask  # padding must not leak into real positions through the kernel
             x = self.conv_block(x, conv, norm)  # (B, d_enc, T_in)
         x = x.transpose(1, 2)  # (B, T_in, d_enc)
+        if self.fast_lstm and type(self.lstm) is nn.LSTM:  # the twin stands in for nn.LSTM only (not for a swapped-in module)
+            return bidirectional_lstm(self.lstm, x, text_lengths)
         packed = pack_padded_sequence(x, text_lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=T_in)  # (B, T_in, d_enc)
         return out
+
+
+def bidirectional_lstm(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """A one-layer bidirectional ``lstm`` over a padded batch, as if the sequences were packed.
+
+    The forward direction runs over the padded batch as it is (padding comes after
+    the real steps, so it cannot change them). The backward direction must start at
+    each utterance's own last step: every utterance is reversed within its length
+    (position ``t`` <-> ``L - 1 - t``; padding stays in place), run forward, and
+    reversed back. Padded positions of the output are zero, as with packing.
+
+    Parameters
+    ----------
+    lstm : nn.LSTM
+        One layer, bidirectional, ``batch_first``.
+    x : torch.Tensor
+        ``(B, T, d_in)``.
+    lengths : torch.Tensor
+        ``(B,)`` long, each in ``[1, T]``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, T, 2 * hidden_size)``: forward and backward halves, zero at padding.
+    """
+    if lstm.num_layers != 1 or not lstm.bidirectional or not lstm.batch_first:
+        raise ValueError("bidirectional_lstm: needs a one-layer, bidirectional, batch_first nn.LSTM")
+    B, T, _ = x.shape
+    H = lstm.hidden_size
+    lengths = lengths.to(x.device)
+    real = lengths_to_mask(lengths, T)  # (B, T)
+    steps = torch.arange(T, device=x.device)
+    flip = torch.where(real, lengths[:, None] - 1 - steps, steps)  # (B, T): its own inverse
+    zeros = (x.new_zeros(1, B, H), x.new_zeros(1, B, H))
+    forward = torch.lstm(x, zeros, [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0], True, 1, 0.0, lstm.training, False, True)[0]
+    x_rev = x.gather(1, flip[:, :, None].expand(-1, -1, x.shape[2]))  # (B, T, d_in)
+    weights = [lstm.weight_ih_l0_reverse, lstm.weight_hh_l0_reverse, lstm.bias_ih_l0_reverse, lstm.bias_hh_l0_reverse]
+    backward = torch.lstm(x_rev, zeros, weights, True, 1, 0.0, lstm.training, False, True)[0].gather(1, flip[:, :, None].expand(-1, -1, H))
+    return torch.cat([forward, backward], dim=2) * real[:, :, None].to(x.dtype)  # (B, T, 2H)

@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from tacolib.config import Config
 from tacolib.masks import decoder_lengths
+from tacolib.model.tacotron2 import readable_paths
 
 BOXES = ("encoder", "attention", "decoder", "postnet", "tacotron2")
 
@@ -170,7 +171,7 @@ def trace_shapes(model: nn.Module, batch: dict) -> list[dict]:
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), readable_paths(model):  # the readable loops call every sub-module, once per step
             model(batch)
     finally:
         for h in hooks:

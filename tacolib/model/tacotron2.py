@@ -13,6 +13,8 @@ Predictions". Everything is read from a :class:`tacolib.config.Config`.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn as nn
 
@@ -23,6 +25,33 @@ from tacolib.model.encoder import Encoder
 from tacolib.model.layers import INITS, pytorch_default_init_
 from tacolib.model.postnet import Postnet
 from tacolib.text import text_to_ids
+
+
+def set_fast_paths(model: nn.Module, enabled: bool) -> None:
+    """Switch the fast twins of the readable loops on or off in ``model`` (any module tree).
+
+    They are the decoder's teacher-forced loop (``Decoder.fast_teacher_forcing``) and
+    the encoder's BiLSTM (``Encoder.fast_lstm``); both give the same numbers as the
+    readable code, which runs every sub-module once per step (``model.fast_paths``
+    in the config sets them at construction).
+    """
+    for module in model.modules():
+        if isinstance(module, Decoder):
+            module.fast_teacher_forcing = enabled
+        elif isinstance(module, Encoder):
+            module.fast_lstm = enabled
+
+
+@contextlib.contextmanager
+def readable_paths(model: nn.Module):
+    """Within the block ``model`` runs its readable loops (e.g. so forward hooks see every step)."""
+    saved = [(m, m.fast_teacher_forcing if isinstance(m, Decoder) else m.fast_lstm) for m in model.modules() if isinstance(m, (Decoder, Encoder))]
+    set_fast_paths(model, False)
+    try:
+        yield model
+    finally:
+        for m, enabled in saved:
+            set_fast_paths(m, enabled)
 
 
 class Tacotron2(nn.Module):
@@ -147,6 +176,7 @@ class Tacotron2(nn.Module):
         max_decoder_steps: int | None = None,
         gate_threshold: float | None = None,
         stop_on_gate: bool = True,
+        attention_window: int = 0,
     ) -> dict:
         """Synthesize mel spectrograms from text (free running, no teacher).
 
@@ -167,6 +197,10 @@ class Tacotron2(nn.Module):
             Default ``cfg.model.gate_threshold``.
         stop_on_gate : bool
             False always runs ``max_decoder_steps`` steps.
+        attention_window : int
+            0 (default): free attention. ``w > 0``: each step attends only within
+            ``w`` symbols of the furthest point read so far (long inputs; see
+            :meth:`tacolib.model.decoder.Decoder.inference`).
 
         Returns
         -------
@@ -179,7 +213,8 @@ class Tacotron2(nn.Module):
         ids, lengths = self.encode_text(text, text_lengths)
         memory = self.encoder(ids, lengths)  # (B, T_in, d_enc)
         pad = self.cfg.audio.pad_value
-        out = self.decoder.inference(memory, lengths, max_decoder_steps, gate_threshold, stop_on_gate, pad_value=pad)
+        out = self.decoder.inference(memory, lengths, max_decoder_steps, gate_threshold, stop_on_gate, pad_value=pad,
+                                     attention_window=attention_window)
         mel_postnet = self.postnet(out["mel"], out["lengths"])  # (B, T_out, n_mels)
         frame_mask = lengths_to_mask(out["lengths"], mel_postnet.shape[1])  # (B, T_out)
         out["mel_postnet"] = mel_postnet.masked_fill(~frame_mask.unsqueeze(-1), pad)

@@ -21,11 +21,13 @@ named ``str -> str`` steps; each family of written forms has its module:
 ``numbers``                phone numbers, 1e6, 3/8, 21st, -2.5, years, 007, cardinals
 ``words``                  number words (inflect), fractions, plurals
 ``style``                  the conventions (date order, "and", hyphens) from ``TextConfig``
-``tokens``                 :func:`text_to_ids`, :func:`ids_to_text`
+``tokens``                 :func:`text_to_ids`, :func:`ids_to_text`, :func:`tokenize`
+``phonemes``               the phoneme front end (espeak-ng's phonemizer): :func:`phonemize`
 ``nemo``                   optional backend: NVIDIA's ``nemo_text_processing``
 =========================  ===========================================================
 
-(A phoneme front end would be one more module here, beside ``tokens``.)
+``TextConfig.input`` picks what the model reads: characters (``"chars"``) or phonemes
+(``"phonemes"``); :func:`text_to_ids` follows it.
 
 Design rules
 ------------
@@ -72,7 +74,8 @@ from tacolib.text.numbers import (
 from tacolib.text.pipeline import PIPELINE, normalize, normalize_steps
 from tacolib.text.roman import expand_roman, roman_to_int
 from tacolib.text.times import expand_time, time_to_words
-from tacolib.text.tokens import ids_to_text, text_to_ids
+from tacolib.text.phonemes import PhonemeCache, phoneme_string, phonemize
+from tacolib.text.tokens import ids_to_text, input_kind, symbols_to_ids, text_to_ids, tokenize
 from tacolib.text.units import UNITS, expand_units
 from tacolib.text.words import (
     decimal_to_words,
@@ -92,6 +95,12 @@ __all__ = [
     "normalize_steps",
     "text_to_ids",
     "ids_to_text",
+    "tokenize",
+    "input_kind",
+    "symbols_to_ids",
+    "phonemize",
+    "phoneme_string",
+    "PhonemeCache",
     # steps
     "remove_control",
     "transliterate",

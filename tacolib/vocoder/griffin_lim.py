@@ -229,8 +229,10 @@ def griffin_lim(
         suppresses noise between them; older Tacotron recipes used 1.5).
     return_history : bool
         Also return the spectral convergence after every iteration.
-    init : {"random", "zeros"}
-        Initial phase: uniform random (seeded by ``seed``) or zero.
+    init : {"random", "zeros"} or Tensor
+        Initial phase: uniform random (seeded by ``seed``), zero, or given as complex
+        numbers of modulus 1 shaped like ``magnitude`` (``e^{i phase}``; e.g. a previous
+        estimate's, or the same start for two implementations to compare).
     seed : int
         Seed of the random initial phase (a private generator; global RNGs untouched).
     length : int, optional
@@ -252,14 +254,20 @@ def griffin_lim(
         raise ValueError(f"griffin_lim: momentum must be in [0, 1], got {momentum}")
     if power <= 0:
         raise ValueError(f"griffin_lim: power must be > 0, got {power}")
-    if init not in ("random", "zeros"):
-        raise ValueError(f"griffin_lim: init must be 'random' or 'zeros', got {init!r}")
+    given = isinstance(init, torch.Tensor)
+    if given and (not init.is_complex() or init.shape[-2:] != S.shape[-2:] or init.dim() not in (2, 3)):
+        raise ValueError(f"griffin_lim: an init tensor must be complex and shaped like the magnitude {tuple(S.shape[-2:])}, "
+                         f"got {init.dtype} {tuple(init.shape)}")
+    if not given and init not in ("random", "zeros"):
+        raise ValueError(f"griffin_lim: init must be 'random', 'zeros' or a complex tensor, got {init!r}")
     if power != 1.0:
         S = S.pow(power)
     natural = (S.shape[-1] - 1) * cfg.hop_length  # iterate at the length the frames describe
     St = S.transpose(1, 2).contiguous()  # (B, T, F): frames contiguous for rfft/irfft
     stft = _STFT(cfg, St.shape[1], natural, St.device)
-    if init == "random":
+    if given:
+        X = St * init.reshape(-1, *init.shape[-2:]).transpose(1, 2).to(St.device, torch.complex64)  # (B, T, F)
+    elif init == "random":
         g = torch.Generator(device="cpu").manual_seed(seed)
         phase = 2 * np.pi * torch.rand(St.shape, generator=g)
         X = torch.polar(St.cpu(), phase).to(St.device)  # (B, T, F) S with a random phase

@@ -42,20 +42,21 @@ original WaveNet's choice, quick to train on CPU. ``output="mol"``: a discretize
 mixture of logistics over 16-bit values (Salimans et al. 2017; van den Oord et al.
 2018), the output Tacotron 2's WaveNet uses, smoother but slower to learn.
 
-Generation, naive (:func:`generate` with ``method="naive"``, a full forward pass
-over the receptive field per sample) and cached (``method="cached"``: per-layer
-queues, Paine et al. 2016), lives in :mod:`tacolib.vocoder.wavenet_generate`, which
-imports this module (never the other way round), as does
-:class:`~tacolib.vocoder.wavenet_generate.WaveNetVocoder`, a trained WaveNet as a vocoder.
+Training (teacher forcing on random segments, on ground-truth or Tacotron 2's own
+predicted mels) lives in :mod:`tacolib.vocoder.wavenet_train`; generation, naive
+(:func:`generate` with ``method="naive"``, a full forward pass over the receptive field
+per sample) and cached (``method="cached"``: per-layer queues, Paine et al. 2016), in
+:mod:`tacolib.vocoder.wavenet_generate`, with
+:class:`~tacolib.vocoder.wavenet_generate.WaveNetVocoder`, a trained WaveNet as a
+vocoder. Both import this module, never the other way round.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -70,8 +71,7 @@ __all__ = [
     "mol_loss",
     "wavenet_loss",
     "align_audio",
-    "train_wavenet",
-    "predicted_mels",
+    "decode_samples",
     "save_wavenet",
     "load_wavenet",
 ]
@@ -268,27 +268,53 @@ class WaveNet(nn.Module):
 
 
 def save_wavenet(path, model: WaveNet, extra: dict | None = None):
-    """Write a WaveNet checkpoint: ``{"wavenet_config", "state_dict", **extra}``."""
-    from pathlib import Path
+    """Write a WaveNet checkpoint atomically: ``{"wavenet_config", "state_dict", **extra}``.
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"wavenet_config": model.config_dict(), "state_dict": model.state_dict(), **(extra or {})}, path)
-    return path
+    Only plain values are stored (the config as a dict, tensors), so :func:`load_wavenet`
+    opens it with ``weights_only=True``; keep ``extra`` to numbers, strings, lists,
+    dicts and tensors (a file holding other objects is refused at load). A full or
+    unwritable disk raises :class:`tacolib.safe_io.OutputError`, keeping the old file.
+    """
+    from tacolib import safe_io
+
+    state = {"wavenet_config": model.config_dict(), "state_dict": model.state_dict(), **(extra or {})}
+    with safe_io.atomic_open(path) as f:
+        torch.save(state, f)
+    return Path(path)
 
 
 def load_wavenet(path, map_location="cpu") -> WaveNet:
-    """Read a checkpoint written by :func:`save_wavenet`; returns the model in eval mode."""
-    from pathlib import Path
+    """Read a checkpoint written by :func:`save_wavenet`; returns the model in eval mode.
+
+    The file is opened with ``torch.load(weights_only=True)`` (:func:`tacolib.safe_io.torch_load`):
+    it never runs code. Files written by earlier versions load the same way (they held
+    plain values too); a file that would run code is refused.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        One line naming the file: it would run code (:class:`tacolib.safe_io.UnsafeFileError`,
+        with the "only if you trust it" advice), is truncated or not a torch file, is not
+        a WaveNet checkpoint, or its config or weights do not make a WaveNet.
+    """
+    from tacolib import safe_io
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"WaveNet checkpoint not found: {path}")
-    state = torch.load(path, map_location=map_location, weights_only=False)
-    if not isinstance(state, dict) or "wavenet_config" not in state:
-        raise ValueError(f"{path}: not a WaveNet checkpoint (no 'wavenet_config'; write it with save_wavenet)")
-    model = WaveNet(WaveNetConfig(**state["wavenet_config"]))
-    model.load_state_dict(state["state_dict"])
+    state = safe_io.torch_load(path, map_location=map_location)
+    if not isinstance(state, dict) or not isinstance(state.get("wavenet_config"), dict) or not isinstance(state.get("state_dict"), dict):
+        raise ValueError(f"{path}: not a WaveNet checkpoint (no 'wavenet_config' and 'state_dict'; write it with save_wavenet)")
+    try:
+        model = WaveNet(WaveNetConfig(**state["wavenet_config"]))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: its wavenet_config does not make a WaveNet: {e}") from None
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as e:
+        raise ValueError(f"{path}: the weights do not fit its wavenet_config: {str(e).splitlines()[0]}") from None
     return model.eval()
 
 
@@ -336,7 +362,7 @@ def wavenet_loss(model: WaveNet, output: torch.Tensor, audio: torch.Tensor) -> t
     return mol_loss(output, audio)
 
 
-# ---- training ------------------------------------------------------------------------
+# ---- frames and samples ----------------------------------------------------------------
 
 
 def align_audio(wav: torch.Tensor, n_frames: int, hop_length: int) -> torch.Tensor:
@@ -344,125 +370,6 @@ def align_audio(wav: torch.Tensor, n_frames: int, hop_length: int) -> torch.Tens
     covers samples ``[f * hop, (f + 1) * hop)``)."""
     n = n_frames * hop_length
     return wav[..., :n] if wav.shape[-1] >= n else F.pad(wav, (0, n - wav.shape[-1]))
-
-
-def train_wavenet(
-    model: WaveNet,
-    wavs: list,
-    mels: list,
-    steps: int = 200,
-    batch_size: int = 4,
-    segment_frames: int = 32,
-    lr: float = 1e-3,
-    seed: int = 0,
-    log_every: int = 10,
-    progress: bool = True,
-    optimizer: torch.optim.Optimizer | None = None,
-) -> dict:
-    """Train on random segments of (waveform, mel) pairs with teacher forcing.
-
-    Each step draws ``batch_size`` utterances and in each a random window of
-    ``segment_frames`` frames (``segment_frames * hop_length`` samples); the mel
-    conditioning is computed on the whole utterance and sliced, so segment edges see
-    their real neighbouring frames.
-
-    Parameters
-    ----------
-    model : WaveNet
-    wavs : list of Tensor
-        ``(T_i,)`` waveforms in [-1, 1] at the mels' sample rate.
-    mels : list of Tensor
-        ``(T_frames_i, n_mels)`` scaled mels of the same utterances: ground truth
-        (``tacolib.audio.mel_spectrogram``) or a model's teacher-forced predictions
-        (:func:`predicted_mels`), which is what Tacotron 2 does.
-    steps, batch_size, segment_frames, lr, seed, log_every, progress
-        Optimisation and logging; ``progress`` shows a tqdm bar.
-    optimizer : torch.optim.Optimizer, optional
-        Continue with this one (Adam at ``lr`` otherwise).
-
-    Returns
-    -------
-    dict with ``losses`` (per step), ``steps``, ``seconds``, ``samples_per_s``
-    (training throughput) and ``optimizer``.
-    """
-    from tqdm.auto import tqdm
-
-    if len(wavs) != len(mels) or not wavs:
-        raise ValueError(f"train_wavenet: need as many waveforms as mels (>0), got {len(wavs)} and {len(mels)}")
-    hop = model.cfg.hop_length
-    for i, m in enumerate(mels):
-        if m.dim() != 2 or m.shape[-1] != model.cfg.n_mels:
-            raise ValueError(f"train_wavenet: mels[{i}] must be (T_frames, n_mels={model.cfg.n_mels}), got {tuple(m.shape)}")
-    pairs = [(align_audio(torch.as_tensor(w).float(), m.shape[0], hop), m.float()) for w, m in zip(wavs, mels)]
-    pairs = [(w, m) for w, m in pairs if m.shape[0] >= segment_frames]
-    if not pairs:
-        raise ValueError(f"train_wavenet: every utterance is shorter than segment_frames={segment_frames}")
-    device = next(model.parameters()).device
-    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    model.train()
-    losses, n_samples = [], 0
-    t0 = time.perf_counter()
-    bar = tqdm(range(steps), desc="WaveNet training", disable=not progress)
-    for step in bar:
-        audio, conds = [], []
-        for _ in range(batch_size):
-            w, m = pairs[int(torch.randint(len(pairs), (1,), generator=g))]
-            k = int(torch.randint(m.shape[0] - segment_frames + 1, (1,), generator=g))
-            cond = model.condition(m[None].to(device))  # (1, C, T_frames): whole utterance
-            conds.append(cond[..., k : k + segment_frames])
-            audio.append(w[k * hop : (k + segment_frames) * hop])
-        audio = torch.stack(audio).to(device)  # (B, segment_frames * hop)
-        out = model.forward_frames(audio, torch.cat(conds))
-        loss = wavenet_loss(model, out, audio)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-        n_samples += audio.numel()
-        if progress and (step % log_every == 0 or step == steps - 1):
-            bar.set_postfix(loss=f"{np.mean(losses[-log_every:]):.3f}")
-    seconds = time.perf_counter() - t0
-    model.eval()
-    return {"losses": losses, "steps": steps, "seconds": seconds, "samples_per_s": n_samples / max(seconds, 1e-9), "optimizer": opt}
-
-
-# ---- Tacotron 2's own mels -------------------------------------------------------------
-
-
-@torch.no_grad()
-def predicted_mels(tacotron: nn.Module, batch: dict, postnet: bool = True) -> list[torch.Tensor]:
-    """A Tacotron 2's teacher-forced predicted mels, one per utterance, aligned to its audio.
-
-    Teacher forcing feeds the true previous frame at each decoder step, so the model
-    predicts exactly one frame per target frame, and frame ``f`` still describes
-    samples ``[f * hop, (f + 1) * hop)`` of the recording. Training WaveNet on these
-    (instead of ground-truth mels) teaches it the model's smoothing and errors: what
-    Shen et al. (2018) found necessary for good quality.
-
-    Parameters
-    ----------
-    tacotron : tacolib.model.Tacotron2
-    batch : dict
-        A batch from ``tacolib.data.collate`` (``mel_lengths`` crops the padding).
-    postnet : bool
-        Use ``mel_postnet`` (default) or the decoder's ``mel``.
-
-    Returns
-    -------
-    list of Tensor ``(mel_lengths[i], n_mels)`` on CPU.
-    """
-    was_training = tacotron.training
-    tacotron.eval()
-    try:
-        out = tacotron(batch)
-    finally:
-        tacotron.train(was_training)
-    mel = out["mel_postnet" if postnet else "mel"]  # (B, T_out, n_mels)
-    if mel.shape[:2] != batch["mel"].shape[:2]:
-        raise ValueError(f"predicted_mels: the model returned {tuple(mel.shape)} for targets {tuple(batch['mel'].shape)}; not teacher-forced?")
-    return [mel[i, : int(n)].detach().float().cpu() for i, n in enumerate(batch["mel_lengths"])]
 
 
 def decode_samples(model: WaveNet, samples) -> torch.Tensor:
