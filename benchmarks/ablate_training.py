@@ -20,7 +20,9 @@ checkpoint for ``--more`` steps on the same batches (the checkpoint restores the
 order and every random state), at the constant rate or halving it every ``--more / 3``
 steps (an eighth of the rate at the end), as notebook 09's probe does.
 
-Measured 2026-12-02, one thread each (deterministic for a seed and thread count; two or
+Measured 2026-12-02 with tacolib as it was before issue 20's fast decoder loop was
+merged (the same arithmetic; its float rounding would move the numbers a little), one
+thread each (deterministic for a seed and thread count; two or
 three runs at a time on the course's 2-core machine, so CPU minutes, the process's own
 time, are comparable and wall times are not). ``--table`` after the runs, trimmed:
 held-out teacher-forced loss at the last step; free running on all 100 held-out
@@ -34,13 +36,18 @@ preset           0     1000   7.9   9 %      0.951       0.681  0.95
 preset           1     1000   7.9   9 %      0.917       0.653  0.97
 zoneout-0        0     1000   8.4   9 %      0.936       0.633  0.95
 zoneout-0        1     1000   6.5   9 %      0.909       0.663  0.97
+random           0     1000   8.2   36 %     0.884       0.670  0.97
+random           1     1000   8.0   36 %     0.889       0.638  0.98
 sorted           0     1000   8.4   1 %      0.978       0.676  0.90
+sorted           1     1000   5.6   1 %      0.992       0.664  0.87
 lr-constant-60   0     1060   0.5   9 %      0.908       0.682  0.96
 lr-decay-60      0     1060   0.4   9 %      0.894       0.677  0.94
 lr-constant-60   1     1060   0.4   9 %      0.884       0.681  0.97
 lr-decay-60      1     1060   0.4   9 %      0.868       0.665  0.96
 lr-constant-300  0     1300   2.5   9 %      0.796       0.669  0.97
 lr-decay-300     0     1300   2.3   9 %      0.822       0.673  0.98
+lr-constant-300  1     1300   2.0   9 %      0.775       0.678  0.99
+lr-decay-300     1     1300   1.8   9 %      0.798       0.666  0.99
 ===============  ====  =====  ====  =======  ==========  =====  =======
 
 (lr-* rows: CPU minutes of the extra steps only; ``--more 60`` and ``--more 300``.)
@@ -49,12 +56,13 @@ lr-decay-300     0     1300   2.3   9 %      0.822       0.673  0.98
   was lower on both seeds (by 0.015 and 0.008), focus lower on seed 0 and higher on
   seed 1, stops the same: differences inside the 0.034 between the preset's two seeds.
   A regularizer's benefit, if any, needs longer training than a laptop run.
-- **Batches:** sorted batches (seed 0) ended with a held-out loss 0.027 above the
-  preset's bucketed ones and fewer stops within 10 % (90 % against 95 %), inside the
-  seed spread. ``random`` has not been run yet.
+- **Batches:** sorted batches were the worst on both seeds (held-out loss 0.978 and
+  0.992; stops within 10 % 90 % and 87 %), random ones the best (0.884 and 0.889;
+  97 % and 98 %), the preset's bucketed ones between (0.951 and 0.917). Random
+  batches' 36 % padding cost little extra CPU time on this machine.
 - **Learning rate from the step-1,000 checkpoint:** over 60 steps the decay lowered the
-  held-out loss on both seeds (0.014, 0.016); over 300 steps (seed 0) the constant
-  rate was ahead by 0.026: the model is still learning fast at step 1,000.
+  held-out loss on both seeds (0.014, 0.016); over 300 steps the constant rate was
+  ahead on both (0.026, 0.023): the model is still learning fast at step 1,000.
 - **Prenet dropout at inference:** ``benchmarks/prenet_dropout.py`` on these models.
 """
 
