@@ -22,11 +22,19 @@ _LEARNER_TMP = None
 if "TACOLIB_LEARNER_DIR" not in os.environ:
     _LEARNER_TMP = tempfile.mkdtemp(prefix="tacolib-learner-")
     os.environ["TACOLIB_LEARNER_DIR"] = _LEARNER_TMP
+# Likewise the course's trained model (tacolib.course): notebook 09 trains it and 06, 07,
+# 10 and 11 listen to it. Under test it lives in a folder of the session, never in
+# outputs/course, and the quickstart's outputs/quickstart/run is not looked at.
+_COURSE_TMP = None
+if "TACOLIB_COURSE_DIR" not in os.environ:
+    _COURSE_TMP = tempfile.mkdtemp(prefix="tacolib-course-")
+    os.environ["TACOLIB_COURSE_DIR"] = _COURSE_TMP
 
 
 def pytest_unconfigure(config):
-    if _LEARNER_TMP is not None:
-        shutil.rmtree(_LEARNER_TMP, ignore_errors=True)
+    for tmp in (_LEARNER_TMP, _COURSE_TMP):
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def pytest_collectstart(collector):

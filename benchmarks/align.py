@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/align.py --compare            # + the ablations, side by side
     .venv/bin/python benchmarks/align.py --only 1,4           # the recipe + ablations 1 and 4
     .venv/bin/python benchmarks/align.py --corpus ljspeech-sample --n 4
+    .venv/bin/python benchmarks/align.py --lessons --seeds 0,1,2,3,4   # the seed's model lessons
 
 The recipe (notebook 08): the ``tiny`` preset at r = 3 (guided attention weight 1,
 sigma 0.2), the seed's coarser frames (``coarse = 2``), the 6 shortest TinySpeech
@@ -28,6 +29,24 @@ r = 1                              94         82          77.5         30.0
 no guided attention                32    not in 274       > 120          -
 ==============================  =======  ============  ===========  ==========
 
+``--lessons`` times the seed's lessons about the network (``tacolib.overfit.LESSONS``:
+the recipe with one switch flipped, from the recipe's initial weights) on seeds 0-4,
+up to 400 steps each. Measured 2026-12-02 (UTC), one thread, load average 1.5-2 (steps
+are deterministic for a seed and thread count; CPU seconds per step 0.05-0.06), after
+issue 20's fast teacher-forced decoder loop: the same arithmetic in another order, whose
+float rounding moved every count by a few steps from an earlier measurement (default
+init then aligned sooner on 5/5 seeds; on seed 0 it is now one step later):
+
+============================================  ==========================  ======  =================================
+variant                                       steps to ALIGNED, seeds 0-4  median  against the recipe, seed by seed
+============================================  ==========================  ======  =================================
+recipe (Xavier, BN before ReLU, zero states)  70, 150, 60, 76, 72            72
+PyTorch's default init                        71, 50, 48, 67, 57             57     sooner on 4/5, 1 step later on 1
+ReLU before BatchNorm                         92, 211, 131, 87, 87           92     later on 5/5
+learned initial states                        67, 108, 66, 76, 65            67     sooner 3, equal 1, later 1
+no zoneout                                    106, 73, 94, 72, 80            80     later 3, sooner 2: no direction
+============================================  ==========================  ======  =================================
+
 Other seeds of the recipe (load ~3.5): seed 1 at step 140 (33.8 s wall, 23.1 s CPU;
 coverage was the last threshold to pass), seed 2 at step 60 (15.0 s, 9.9 s). The 3 shortest
 LJSpeech-sample utterances of the train split (T_in 75, T_dec 64): step 140, 136 s
@@ -45,7 +64,7 @@ import torch
 import tacolib
 from tacolib.metrics import ALIGNED
 from tacolib.model import Tacotron2
-from tacolib.overfit import OVERFIT_LR, overfit, overfit_config, pick_batch
+from tacolib.overfit import LESSONS, OVERFIT_LR, lesson_model, overfit, overfit_config, pick_batch
 
 # name -> (coarse, lr, guided-attention weight, model overrides)
 VARIANTS = {
@@ -86,20 +105,50 @@ def run(name, args):
     }
 
 
+def lessons(args) -> None:
+    """Steps to alignment of each :data:`tacolib.overfit.LESSONS` variant, seed by seed."""
+    base = overfit_config("tiny", coarse=2)
+    batch = pick_batch(base, n=args.n, corpus=args.corpus)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    got: dict[str, list] = {name: [] for name in LESSONS}
+    for seed in seeds:
+        for name in LESSONS:
+            torch.manual_seed(seed)
+            cfg, model = lesson_model(name, base)
+            hist = overfit(model, batch, cfg, steps=args.max_steps, lr=OVERFIT_LR, until=ALIGNED, patience=1, snapshot_every=0, progress=False)
+            got[name].append(hist)
+            m = hist.final_metrics
+            when = f"step {hist.aligned_step:4d} ({hist.aligned_cpu_seconds:5.1f} s CPU)" if hist.aligned_step is not None else f"not in {args.max_steps}"
+            print(f"seed {seed}  {name:46s} aligned at {when}  focus {m['focus']:.2f}  loss {hist.final_loss:.3f}", flush=True)
+    print(f"\nsteps to alignment (ALIGNED, teacher forced), seeds {seeds}; '-' = not within {args.max_steps} steps")
+    for name, hists in got.items():
+        steps = [h.aligned_step for h in hists]
+        ok = sorted(s for s in steps if s is not None)
+        med = f"median {ok[len(ok) // 2]:4d}" if len(ok) == len(steps) else f"{len(ok)}/{len(steps)} aligned"
+        print(f"  {name:46s} {' '.join('   -' if s is None else f'{s:4d}' for s in steps)}   {med}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compare", action="store_true", help="also run the ablations")
     ap.add_argument("--only", default="", help="comma-separated ablation numbers to run with the recipe, e.g. 1,4 (see VARIANTS)")
     ap.add_argument("--n", type=int, default=6, help="utterances in the batch (the shortest ones)")
     ap.add_argument("--corpus", default="tinyspeech", help="tinyspeech | ljspeech-sample | a folder")
-    ap.add_argument("--max-steps", type=int, default=600)
+    ap.add_argument("--max-steps", type=int, default=None, help="per run (default 600; 400 with --lessons)")
     ap.add_argument("--max-seconds", type=float, default=180.0, help="training time cap per run (s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lessons", action="store_true", help="instead: steps to alignment of the seed's model lessons (tacolib.overfit.LESSONS)")
+    ap.add_argument("--seeds", default="0,1,2,3,4", help="--lessons: comma-separated seeds")
     args = ap.parse_args()
     tacolib.setup(seed=args.seed, threads=args.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, load average {load:.1f}")
+    if args.lessons:
+        args.max_steps = args.max_steps or 400
+        lessons(args)
+        return
+    args.max_steps = args.max_steps or 600
     print(f"thresholds: {ALIGNED}; batch: {args.n} shortest of {args.corpus}; cap {args.max_seconds:.0f} s / {args.max_steps} steps\n")
     names = list(VARIANTS) if args.compare else list(VARIANTS)[:1]
     if args.only:

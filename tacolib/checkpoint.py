@@ -202,7 +202,9 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
 
     Training settings (learning rate, batch size, ...) may change between runs; the
     network's shape, the meaning of its mels and what its tokens are
-    (``text.input``: characters or phonemes) may not.
+    (``text.input``: characters or phonemes) may not. A key the checkpoint's config
+    does not have (it was saved before the key existed) counts as its default, which
+    is what the code did then.
 
     Raises
     ------
@@ -211,9 +213,10 @@ def check_compatible(state: dict[str, Any], config: Config) -> None:
     """
     saved = state["config"]
     current = config.to_dict()
+    defaults = Config().to_dict()  # a key a checkpoint lacks is older than the key: it meant the default
     diffs = []
     for section in COMPATIBLE_SECTIONS:
-        a, b = saved.get(section, {}), current[section]
+        a, b = {**defaults.get(section, {}), **saved.get(section, {})}, current[section]
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key) and not (isinstance(a.get(key), (list, tuple)) and list(a.get(key)) == list(b.get(key) or [])):
                 diffs.append(f"{section}.{key}: checkpoint {a.get(key)!r} vs config {b.get(key)!r}")

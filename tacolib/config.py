@@ -147,7 +147,12 @@ class TextConfig:
 
 @dataclass
 class ModelConfig:
-    """Widths and switches of the feature prediction network (paper defaults)."""
+    """Widths and switches of the feature prediction network (paper defaults).
+
+    ``init`` picks how the weights start: ``"xavier"`` (Xavier-uniform scaled for the
+    following nonlinearity, the seed's advice; :mod:`tacolib.model.layers`) or
+    ``"default"`` (what PyTorch's layers draw on their own; notebook 08 measures both).
+    """
 
     symbols_embedding_dim: int = 512
     # encoder: conv stack + bidirectional LSTM (each direction gets half)
@@ -175,6 +180,8 @@ class ModelConfig:
     postnet_kernel_size: int = 5
     postnet_n_convs: int = 5
     postnet_dropout: float = 0.5
+    # how the weights start
+    init: str = "xavier"  # "xavier" | "default"
 
 
 @dataclass

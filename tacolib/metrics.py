@@ -23,6 +23,10 @@ but neither diagonal nor monotonic. :data:`ALIGNED` holds the course's threshold
 
 Stop-token timing: :func:`stop_frame_error` compares where the stop token first fires
 with the true length (frames; 0 is perfect, negative stops early, positive late).
+
+Free-running speech against its recording: :func:`mel_dtw_mse` lines the two mels up
+with dynamic time warping (they differ in length and pace) and averages the squared
+error along the path, so a mel can be scored even when the model spoke faster.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ __all__ = [
     "monotonicity",
     "coverage",
     "alignment_metrics",
+    "mel_dtw_mse",
     "is_aligned",
     "predicted_lengths",
     "stop_frame_error",
@@ -226,3 +231,29 @@ def stop_frame_error(gate_logits: torch.Tensor, mel_lengths: torch.Tensor, thres
         ``(B,)`` long.
     """
     return predicted_lengths(gate_logits, threshold) - torch.as_tensor(mel_lengths).long().reshape(-1)
+
+
+def mel_dtw_mse(pred, target) -> float:
+    """Squared error between two mels of any lengths, along their DTW alignment path.
+
+    Parameters
+    ----------
+    pred, target : Tensor or ndarray
+        ``(T_pred, n_mels)`` and ``(T_true, n_mels)`` scaled mels (e.g. free-running
+        output and the recording's mel).
+
+    Returns
+    -------
+    float
+        The mean, over the frame pairs of the optimal alignment path
+        (``librosa.sequence.dtw`` on squared euclidean frame distances), of the
+        squared error per mel channel. 0 when ``pred`` is ``target`` in any tempo.
+    """
+    import librosa
+    import numpy as np
+
+    a, b = (np.asarray(torch.as_tensor(x).detach().float().cpu(), dtype=np.float64) for x in (pred, target))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not len(a) or not len(b):
+        raise ValueError(f"mel_dtw_mse: need two non-empty (T, n_mels) mels with the same n_mels, got {a.shape} and {b.shape}")
+    cost, path = librosa.sequence.dtw(X=a.T, Y=b.T, metric="sqeuclidean")
+    return float(cost[-1, -1] / (len(path) * a.shape[1]))

@@ -20,6 +20,12 @@ Examples
 >>> model = Tacotron2(cfg)
 >>> hist = overfit(model, batch, cfg, steps=300, lr=OVERFIT_LR, until=ALIGNED)
 >>> hist.aligned_step, hist.aligned_seconds, hist.final_metrics
+
+The seed's lessons about the model itself are variants of the same recipe
+(:data:`LESSONS`, :func:`lesson_model`): PyTorch's default init instead of Xavier's,
+ReLU before BatchNorm in the encoder, learned instead of zero initial LSTM states, and
+no zoneout (whose purpose, generalizing, one batch cannot show: ``benchmarks/ablate_training.py``).
+Notebook 08 and ``benchmarks/align.py --lessons`` time each to alignment.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+from tacolib.model import Tacotron2
+from tacolib.model.encoder import Encoder
+from tacolib.model.layers import dropout
 
 from tacolib.loss import Tacotron2Loss
 from tacolib.masks import decoder_lengths
@@ -39,7 +50,10 @@ from tacolib.schedule import make_optimizer
 if TYPE_CHECKING:
     from tacolib.config import Config
 
-__all__ = ["OVERFIT_LR", "Snapshot", "OverfitHistory", "overfit_config", "pick_batch", "train_step", "overfit"]
+__all__ = [
+    "OVERFIT_LR", "Snapshot", "OverfitHistory", "overfit_config", "pick_batch", "train_step", "overfit",
+    "ReluFirstEncoder", "LESSONS", "lesson_model",
+]
 
 #: Learning rate for memorizing one batch. Twice the ``tiny`` preset's 2e-3, which
 #: is meant for random batches: one fixed batch gives noise-free gradients, so a
@@ -184,6 +198,48 @@ def pick_batch(cfg, n: int = 6, corpus: str = "tinyspeech", split: str = "train"
     else:
         picks = random.Random(seed).sample(range(len(ds)), min(n, len(ds)))
     return collate([ds[i] for i in picks], cfg)
+
+
+class ReluFirstEncoder(Encoder):
+    """The encoder with each block in the order the seed warns against: Conv1d ─► ReLU ─► BatchNorm ─► dropout.
+
+    Same parameters as :class:`tacolib.model.encoder.Encoder` (its weights load as
+    they are); only :meth:`conv_block` differs. BatchNorm now normalizes what is left
+    after the ReLU zeroed every negative value. An ablation, not a model to use.
+    """
+
+    def conv_block(self, x: torch.Tensor, conv, norm) -> torch.Tensor:
+        return dropout(norm(F.relu(conv(x))), self.dropout, self.training)  # (B, d_enc, T_in)
+
+
+#: The seed's lessons about the model as variants of the recipe: name -> (``cfg.model``
+#: overrides, encoder class or None). The first is the course's model.
+LESSONS = {
+    "recipe (Xavier, BN before ReLU, zero states)": ({}, None),
+    "PyTorch's default init": ({"init": "default"}, None),
+    "ReLU before BatchNorm": ({}, ReluFirstEncoder),
+    "learned initial states": ({"learn_initial_states": True}, None),
+    "no zoneout": ({"zoneout": 0.0}, None),
+}
+
+
+def lesson_model(name: str, cfg) -> tuple["Config", Tacotron2]:
+    """The config and a fresh ``Tacotron2`` of the :data:`LESSONS` variant ``name``.
+
+    Built from the current torch RNG state like ``Tacotron2(cfg)``: after the same
+    ``torch.manual_seed`` every variant starts from the recipe's weights wherever it
+    has the same parameters (the init variant re-draws them).
+    """
+    if name not in LESSONS:
+        raise ValueError(f"lesson_model: unknown variant {name!r}; choose one of {list(LESSONS)}")
+    overrides, encoder_cls = LESSONS[name]
+    cfg = cfg.override({f"model.{k}": v for k, v in overrides.items()})
+    model = Tacotron2(cfg)
+    if encoder_cls is not None:
+        weights = model.encoder.state_dict()
+        model.encoder = encoder_cls.from_config(cfg)
+        model.encoder.load_state_dict(weights)
+    return cfg, model
 
 
 def train_step(model: torch.nn.Module, criterion, optimizer: torch.optim.Optimizer, batch: dict, grad_clip: float | None,

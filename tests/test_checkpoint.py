@@ -99,6 +99,16 @@ def test_checkpoint_from_another_model_config_is_refused(tmp_path, tiny_cfg):
     ckpt.load_checkpoint(path, config=tiny_cfg.override(["train.lr=1e-4", "train.batch_size=4"]))
 
 
+def test_checkpoint_older_than_a_config_key_counts_it_as_its_default(tmp_path, tiny_cfg):
+    """A run saved before a model key existed (``model.init`` here) resumes: the key meant its default then."""
+    state = _state(1, tiny_cfg)
+    del state["config"]["model"]["init"]
+    path = ckpt.save_checkpoint(tmp_path / "old.pt", state)
+    ckpt.load_checkpoint(path, config=tiny_cfg)
+    with pytest.raises(ckpt.CheckpointError, match="model.init: checkpoint 'xavier' vs config 'default'"):
+        ckpt.load_checkpoint(path, config=tiny_cfg.override(["model.init=default"]))
+
+
 def test_manager_keeps_last_k_and_best(tmp_path, tiny_cfg):
     m = ckpt.CheckpointManager(tmp_path / "ck", keep_last=2)
     for step, best in [(10, True), (20, False), (30, True), (40, False)]:

@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("data", ["tacolib.data"]),
     ("using a model", ["tacolib.evaluate", "tacolib.synthesize", "tacolib.overfit", "tacolib.longform", "tacolib.durations"]),
     ("training", ["tacolib.train", "tacolib.report"]),
-    ("applications", ["tacolib.quickstart", "tacolib.cli", "tacolib.__main__", "tacolib.checks", "tacolib.checks.*",
+    ("applications", ["tacolib.quickstart", "tacolib.course", "tacolib.cli", "tacolib.__main__", "tacolib.checks", "tacolib.checks.*",
                       "tacolib.widgets", "tacolib.widgets.*"]),
 ]
 

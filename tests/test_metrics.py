@@ -132,3 +132,17 @@ def test_stop_frame_error_signs():
     assert predicted_lengths(logits).tolist() == [6, 3, T_out]
     err = stop_frame_error(logits, torch.tensor([6, 5, 7]))
     assert err.tolist() == [0, -2, 3]
+
+
+def test_mel_dtw_mse_ignores_tempo_but_not_content():
+    from tacolib.metrics import mel_dtw_mse
+
+    g = torch.Generator().manual_seed(0)
+    mel = torch.randn(40, 80, generator=g)
+    assert mel_dtw_mse(mel, mel) == 0.0
+    assert mel_dtw_mse(mel.repeat_interleave(2, dim=0), mel) == 0.0  # the same frames, spoken at half the pace
+    noisy = mel + 0.5 * torch.randn(40, 80, generator=g)
+    assert 0.0 < mel_dtw_mse(noisy, mel) <= float(((noisy - mel) ** 2).mean()) + 1e-9  # the path can only do better than frame by frame
+    assert mel_dtw_mse(torch.randn(30, 80, generator=g), mel) > 1.0
+    with pytest.raises(ValueError, match="n_mels"):
+        mel_dtw_mse(mel, mel[:, :40])

@@ -260,6 +260,32 @@ def test_xavier_init_uses_the_right_gains():
             assert abs(float(w.std()) - lim / 3**0.5) < 0.05 * lim, name
 
 
+def test_default_init_is_pytorchs_own_and_leaves_the_rest_alone():
+    """``model.init = "default"``: each linear/conv/embedding weight as its PyTorch constructor draws it."""
+    xavier = dict(Tacotron2(_cfg()).named_parameters())
+    torch.manual_seed(0)
+    default = dict(Tacotron2(_cfg(init="default")).named_parameters())
+    for name in ("decoder.prenet.layers.0.weight", "decoder.mel_proj.weight", "postnet.convs.0.weight"):
+        w = default[name].detach()
+        fan_in = w[0].numel()
+        assert w.abs().max() <= fan_in**-0.5 + 1e-6, name  # kaiming_uniform(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        assert w.abs().max() > 0.95 * fan_in**-0.5, name
+    emb = default["encoder.embedding.weight"].detach()
+    assert abs(float(emb[1:].std()) - 1.0) < 0.1 and float(xavier["encoder.embedding.weight"].std()) < 0.2  # N(0, 1) vs Xavier
+    assert torch.count_nonzero(emb[0]) == 0  # the padding row stays zero
+    assert default["decoder.mel_proj.bias"].abs().max() > 0 and xavier["decoder.mel_proj.bias"].abs().max() == 0
+    assert default.keys() == xavier.keys()
+    with pytest.raises(ValueError, match="cfg.model.init"):
+        Tacotron2(_cfg(init="kaiming"))
+
+
+def test_encoder_conv_block_is_norm_before_relu():
+    enc = Encoder(20, embedding_dim=8, encoder_dim=8, n_convs=1, dropout=0.0).eval()
+    x = torch.randn(3, 8, 11)
+    conv, norm = enc.convs[0], enc.norms[0]
+    torch.testing.assert_close(enc.conv_block(x, conv, norm), torch.relu(norm(conv(x))))
+
+
 # ---- zoneout and prenet ---------------------------------------------------------------
 
 

@@ -8,7 +8,17 @@ import pytest
 import torch
 
 from tacolib.metrics import ALIGNED, is_aligned
-from tacolib.overfit import OVERFIT_LR, OverfitHistory, Snapshot, overfit, overfit_config, pick_batch
+from tacolib.overfit import (
+    LESSONS,
+    OVERFIT_LR,
+    OverfitHistory,
+    ReluFirstEncoder,
+    Snapshot,
+    lesson_model,
+    overfit,
+    overfit_config,
+    pick_batch,
+)
 from tacolib.widgets.snapshots import render_snapshot, snapshot_title
 
 
@@ -116,6 +126,37 @@ def test_overfit_rejects_bad_steps():
     with pytest.raises(ValueError, match="steps"):
         overfit(torch.nn.Linear(1, 1), {}, overfit_config(), steps=0)
     assert isinstance(OverfitHistory().steps, list)
+
+
+def test_lesson_variants_change_one_thing_each():
+    """Each of the seed's lessons is the recipe with one switch flipped, from the recipe's weights."""
+    cfg = overfit_config("tiny", coarse=2)
+    built = {}
+    for name in LESSONS:
+        torch.manual_seed(0)
+        built[name] = lesson_model(name, cfg)
+    recipe_cfg, recipe = built[list(LESSONS)[0]]
+    ref = recipe.state_dict()
+    for name, (c, m) in built.items():
+        sd = m.state_dict()
+        shared = [k for k in sd if k in ref]
+        differ = [k for k in shared if not torch.equal(sd[k], ref[k])]
+        if name == "PyTorch's default init":
+            assert c.model.init == "default" and "encoder.embedding.weight" in differ
+        else:
+            assert not differ, (name, differ[:3])
+        if name == "learned initial states":
+            assert set(sd) - set(ref) == {"decoder.h0_att", "decoder.c0_att", "decoder.h0_dec", "decoder.c0_dec"}
+        if name == "no zoneout":
+            assert c.model.zoneout == 0.0 and m.decoder.attention_rnn.zoneout == 0.0
+    relu_first = built["ReLU before BatchNorm"][1].encoder
+    assert isinstance(relu_first, ReluFirstEncoder) and not isinstance(recipe.encoder, ReluFirstEncoder)
+    x = torch.randn(2, recipe_cfg.model.symbols_embedding_dim, 9)
+    conv, norm = relu_first.convs[0], relu_first.norms[0]
+    relu_first.eval()  # no dropout, BatchNorm on its running statistics
+    torch.testing.assert_close(relu_first.conv_block(x, conv, norm), norm(torch.relu(conv(x))))
+    with pytest.raises(ValueError, match="unknown variant"):
+        lesson_model("no such lesson", cfg)
 
 
 def test_overfit_train_step_is_the_trainers_step(tmp_path):

@@ -84,6 +84,14 @@ class Encoder(nn.Module):
             n_convs=m.encoder_n_convs, kernel_size=m.encoder_kernel_size, dropout=m.encoder_dropout, fast_lstm=m.fast_paths,
         )
 
+    def conv_block(self, x: torch.Tensor, conv: nn.Conv1d, norm: nn.BatchNorm1d) -> torch.Tensor:
+        """One block: Conv1d ─► BatchNorm ─► ReLU ─► dropout, ``(B, C, T_in)`` -> ``(B, d_enc, T_in)``.
+
+        BatchNorm sees the convolution's whole output, negative half included, before
+        the ReLU cuts it (the seed's order; notebook 08 measures the other one).
+        """
+        return dropout(F.relu(norm(conv(x))), self.dropout, self.training)
+
     def forward(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
         """Encode a padded batch of token ids.
 
@@ -106,7 +114,7 @@ class Encoder(nn.Module):
         x = self.embedding(text).transpose(1, 2)  # (B, d_emb, T_in)
         for conv, norm in zip(self.convs, self.norms):
             x = x * mask  # padding must not leak into real positions through the kernel
-            x = dropout(F.relu(norm(conv(x))), self.dropout, self.training)  # (B, d_enc, T_in)
+            x = self.conv_block(x, conv, norm)  # (B, d_enc, T_in)
         x = x.transpose(1, 2)  # (B, T_in, d_enc)
         if self.fast_lstm and type(self.lstm) is nn.LSTM:  # the twin stands in for nn.LSTM only (not for a swapped-in module)
             return bidirectional_lstm(self.lstm, x, text_lengths)

@@ -1,4 +1,4 @@
-"""Small building blocks shared by the boxes: dropout and Xavier-initialized layers.
+"""Small building blocks shared by the boxes: dropout, Xavier-initialized layers, PyTorch's init.
 
 (Masks and decoder lengths live in :mod:`tacolib.masks`.)
 
@@ -9,6 +9,10 @@ sigmoid outputs 1. The gain keeps the variance of activations roughly constant f
 layer to layer at the start of training. Biases start at zero. The LSTMs keep
 PyTorch's default uniform(-1/sqrt(H), 1/sqrt(H)), which is scaled to their hidden size
 and is what public Tacotron 2 implementations train with.
+
+``cfg.model.init = "default"`` re-draws every weight the way PyTorch's own layers do
+(:func:`pytorch_default_init_`), the init the seed's advice replaces; notebook 08 and
+``benchmarks/align.py --lessons`` measure the difference.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+#: Values of ``cfg.model.init``.
+INITS = ("xavier", "default")
 
 
 def dropout(x: torch.Tensor, p: float, active: bool = True) -> torch.Tensor:
@@ -112,3 +119,17 @@ def conv1d(in_channels: int, out_channels: int, kernel_size: int, bias: bool = T
     if bias:
         nn.init.zeros_(layer.bias)
     return layer
+
+
+def pytorch_default_init_(module: nn.Module) -> nn.Module:
+    """Re-draw every linear, convolution and embedding weight of ``module`` as PyTorch does by default.
+
+    ``reset_parameters()`` of each ``nn.Linear`` / ``nn.Conv1d`` (Kaiming-uniform with
+    ``a = sqrt(5)``, i.e. uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), and a uniform bias)
+    and ``nn.Embedding`` (standard normal, the padding row zero). LSTMs and BatchNorm
+    start the same either way. Returns ``module``.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Embedding)):
+            m.reset_parameters()
+    return module

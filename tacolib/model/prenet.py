@@ -2,9 +2,12 @@
 
     previous frame (B, n_mels) ─► Linear ─► ReLU ─► Dropout 0.5 ─► Linear ─► ReLU ─► Dropout 0.5 ─► (B, d_pre)
 
-Its dropout stays ON at inference (Shen et al. 2018): without that noise the decoder
-leans on its own previous output too much, and the output collapses or never stops.
-Because of this, inference is random unless you seed torch.
+Its dropout stays ON at inference (Shen et al. 2018), the usual explanation being that
+without the noise it was trained with, the decoder leans on its own previous output
+until it collapses or never stops. On the course's trained models switching it off did
+not do that: they aligned and stopped as well, with mels slightly closer to the
+recordings (notebook 09, ``benchmarks/prenet_dropout.py``); it does make every reading
+of a sentence identical. With it on, inference is random unless you seed torch.
 """
 
 from __future__ import annotations

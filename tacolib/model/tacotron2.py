@@ -22,6 +22,7 @@ from tacolib.config import Config
 from tacolib.masks import lengths_to_mask
 from tacolib.model.decoder import Decoder
 from tacolib.model.encoder import Encoder
+from tacolib.model.layers import INITS, pytorch_default_init_
 from tacolib.model.postnet import Postnet
 from tacolib.text import text_to_ids
 
@@ -77,12 +78,16 @@ class Tacotron2(nn.Module):
         super().__init__()
         if cfg.model.r < 1:
             raise ValueError(f"Tacotron2: cfg.model.r must be >= 1, got {cfg.model.r}")
+        if cfg.model.init not in INITS:
+            raise ValueError(f"Tacotron2: unknown cfg.model.init {cfg.model.init!r}; choose one of {', '.join(INITS)}")
         self.cfg = cfg
         self.r = cfg.model.r
         self.n_mels = cfg.audio.n_mels
         self.encoder = Encoder.from_config(cfg)
         self.decoder = Decoder.from_config(cfg)
         self.postnet = Postnet.from_config(cfg)
+        if cfg.model.init == "default":  # the ablation of the seed's Xavier advice (notebook 08)
+            pytorch_default_init_(self)
 
     # ---- training ------------------------------------------------------------------
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:

@@ -35,6 +35,12 @@ const COURSE: { prefix: string; what: string; exp: Expectations; slow?: boolean 
   },
   { prefix: '04', what: 'attention explorer', exp: { sliders: 1, audios: 0 } },
   { prefix: '05', what: 'attention explorer (free running)', exp: { sliders: 1, audios: 0 } },
+  {
+    prefix: '06',
+    what: "A/B player of the course's model before and after its postnet",
+    exp: { sliders: 0, audios: 1, toggles: { groups: 1, changesAudio: true } },
+    slow: true // loads the course's model, or trains a half-minute stand-in first
+  },
   { prefix: '08', what: 'alignment snapshots', exp: { sliders: 1, audios: 3 }, slow: true },
   {
     prefix: '09',
