@@ -69,6 +69,19 @@ def _override(cfg, assignments: list[str]):
         raise CLIError(f"--set {e}") from None
 
 
+def _checked_text(cfg):
+    """``cfg``, its text settings validated now: an unknown ``text.input``, normalizer or date order would
+    otherwise fail only after the corpus is built (minutes); a bad one is a one-line :class:`CLIError`."""
+    from tacolib.text import style
+
+    try:
+        style.checked(cfg)
+        cfg.text.n_symbols  # an unknown text.input raises, naming the valid ones
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    return cfg
+
+
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: the GPU when present, else CPU)")
 
@@ -195,6 +208,7 @@ def _train_run(args) -> int:
 
         cfg = Config.load(out / "config.yaml")
         cfg = _override(cfg, args.set)
+    _checked_text(cfg)
     existing = ckpt.latest_checkpoint(out / "checkpoints")
     if existing is not None and not args.resume:
         raise CLIError(f"{out} already holds checkpoints (newest: {existing.name}); pass --resume to continue, or choose another --out")

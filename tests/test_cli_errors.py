@@ -58,6 +58,9 @@ CASES = [
     (["train", "--out", "afile/run"], "cannot write afile/run: afile is a file, not a folder"),
     (["train", "--set", "model.r=[1,2]"], "--set model.r: expected an integer, got [1, 2]"),
     (["train", "--set", "data.path=!!python/object/apply:os.system ['true']"], "--set data.path: not plain YAML"),
+    (["train", "--set", "text.input=phoneme"], "unknown text.input 'phoneme'; choose one of ['chars', 'phonemes']"),
+    (["train", "--set", "text.date_order=ymd"], "text.date_order must be one of ('mdy', 'dmy'), got 'ymd'"),
+    (["train", "--set", "text.normalizer=festival"], "text.normalizer must be one of ('tacolib', 'nemo'), got 'festival'"),
     # synthesize: the checkpoint does not exist, so a check made after loading would say so instead
     (["synthesize", "Hi.", "-o", "afolder", "--checkpoint", "nowhere.pt"], "afolder is a folder; give a file name, e.g. afolder/out.wav"),
     (["synthesize", "Hi.", "-o", "hi.mp3", "--checkpoint", "nowhere.pt"], "hi.mp3: the file name must end in .wav"),

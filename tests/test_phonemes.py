@@ -155,9 +155,12 @@ def test_cli_trains_speaks_and_evaluates_with_phonemes(tmp_path, capsys):
     # a 2-step model speaks near-silence, which MCD-DTW can score close to the floor (notebook 12's blind spot):
     # only check that both numbers came out and are distances
     assert m["infer_mcd_floor"] > 0 and m["infer_mcd"] > 0 and m["infer_mcd_mel"] > 0
-    assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "bad"), "--set", "text.input=phoneme", "--max-steps", "1"]) == 2
+    corpus = tmp_path / "not-built"
+    assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "bad"), "--set", "text.input=phoneme",
+                 "--set", f"data.path={corpus}", "--max-steps", "1"]) == 2
     err = capsys.readouterr().err
     assert "unknown text.input 'phoneme'" in err and err.count("\n") == 1
+    assert not corpus.exists() and not (tmp_path / "bad").exists(), "refused before the corpus was built"
 
 
 def test_quickstart_phonemes_option_and_a_folder_of_the_other_kind(tmp_path, capsys):
