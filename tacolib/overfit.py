@@ -38,13 +38,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tacolib.model import Tacotron2
-from tacolib.model.encoder import Encoder
-from tacolib.model.layers import dropout
-
 from tacolib.loss import Tacotron2Loss
 from tacolib.masks import decoder_lengths
 from tacolib.metrics import alignment_metrics, is_aligned
+from tacolib.model import Tacotron2
+from tacolib.model.encoder import Encoder
+from tacolib.model.layers import dropout
 from tacolib.schedule import make_optimizer
 
 if TYPE_CHECKING:
