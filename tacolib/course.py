@@ -127,8 +127,10 @@ def _stand_in(folder: Path) -> Path:
         "train.val_every": 0, "train.ckpt_every": STAND_IN_STEPS, "train.keep_last": 1,
     })
     trainer = Trainer(cfg, folder, device="cpu", tensorboard=False, progress=False)
-    trainer.fit(max_steps=STAND_IN_STEPS)
-    trainer.close()
+    try:
+        trainer.fit(max_steps=STAND_IN_STEPS)
+    finally:
+        trainer.close()  # releases the run folder's lock even when training fails
     return folder
 
 
