@@ -219,7 +219,7 @@ def make_step(model, cfg, batch, foreach: bool = False):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return step
 
