@@ -69,11 +69,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import tacolib
 from tacolib.data import load_datasets
-from tacolib.evaluate import STOP_ERROR_MAX, evaluate_free_running, judge_sentence, pick_heldout
+from tacolib.evaluate import STOP_ERROR_MAX, judge_free_running, pick_heldout
 from tacolib.synthesize import load_model
 
 
@@ -83,15 +82,9 @@ def decode(model, dataset, indices, seed: int) -> list[dict]:
     Each row: ``id``, signed stop error ``err``, ``focus``, and ``ok``: the quickstart's
     own verdict on the sentence (:func:`tacolib.evaluate.judge_sentence`).
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        fr = evaluate_free_running(model, dataset, indices, batch_size=len(indices))
-    rows = []
-    for it in fr["items"]:
-        rec = judge_sentence(it["focus"], it["length"], it["true_length"], it["stop_reason"])
-        rows.append({"id": it["id"], "err": (it["length"] - it["true_length"]) / max(1, it["true_length"]), "focus": it["focus"],
-                     "ok": rec["focus_ok"] and rec["stop_ok"]})
-    return rows
+    return [{"id": it["id"], "err": (it["length"] - it["true_length"]) / max(1, it["true_length"]), "focus": it["focus"],
+             "ok": it["judged"]["focus_ok"] and it["judged"]["stop_ok"]}
+            for it in judge_free_running(model, dataset, indices, seed, batch_size=len(indices))]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,9 +64,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from tacolib.evaluate import attention_end_frame, evaluate_free_running, judge_sentence, pick_heldout
+from tacolib.evaluate import judge_free_running, pick_heldout
 from tacolib.runtime import setup
 
 
@@ -83,21 +82,11 @@ def train(out: Path, seeds: list[int], steps: int, every: int) -> None:
                "--no-progress", "--no-tensorboard"]
         if (run / "checkpoints").is_dir():
             cmd.append("--resume")
-        log = open(out / f"seed{seed}.log", "a")
-        procs.append((seed, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})))
+        with open(out / f"seed{seed}.log", "a") as log:  # the child keeps its own copy of the file
+            procs.append((seed, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})))
     for seed, proc in procs:
         if proc.wait():
             raise SystemExit(f"training seed {seed} failed: see {out / f'seed{seed}.log'}")
-
-
-def judged(model, dataset, indices, seed: int, batch_size: int) -> list[dict]:
-    """Free-running decoding of ``indices``, dropout seeded, each sentence judged as the quickstart does."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        fr = evaluate_free_running(model, dataset, indices, batch_size=batch_size)
-    r = model.cfg.model.r
-    return [judge_sentence(it["focus"], it["length"], it["true_length"], it["stop_reason"], attention_end_frame(it["alignment"], r))
-            for it in fr["items"]]
 
 
 def judge(checkpoint: Path, heldout, bar_seeds: int) -> dict:
@@ -106,8 +95,9 @@ def judge(checkpoint: Path, heldout, bar_seeds: int) -> dict:
 
     model, _ = load_model(str(checkpoint), "cpu")
     picks = pick_heldout([len(t) for t in heldout.texts])
-    bar = [all(j["focus_ok"] and j["stop_ok"] for j in judged(model, heldout, picks, s, len(picks))) for s in range(bar_seeds)]
-    rows = judged(model, heldout, None, 0, 8)
+    bar = [all(it["judged"]["focus_ok"] and it["judged"]["stop_ok"] for it in judge_free_running(model, heldout, picks, s, len(picks)))
+           for s in range(bar_seeds)]
+    rows = [it["judged"] for it in judge_free_running(model, heldout, None, 0, 8)]
     return {"step": model.checkpoint_step, "bar": float(np.mean(bar)), "bar_seed0": bar[0],
             "focus": float(np.mean([j["focus"] for j in rows])), "stop_ok": float(np.mean([j["stop_ok"] for j in rows])),
             "passed": sum(j["focus_ok"] and j["stop_ok"] for j in rows), "n": len(rows)}

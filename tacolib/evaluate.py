@@ -6,6 +6,7 @@
                    ──evaluate_free_running───► focus, stop error, per-sentence mels and alignments
                                                (the model feeds back its own frames, as when it speaks)
     one sentence's focus, frames, stop ──judge_sentence──► does it pass?  (FOCUS_MIN, STOP_ERROR_MAX)
+    held-out items, a dropout seed ──judge_free_running──► free-running items, each judged
     free-running items ──evaluate_mcd──► MCD-DTW of the speech to the recordings, and its floor
 
 Teacher-forced numbers say whether the model has learned to align while it is
@@ -16,7 +17,7 @@ the stop token ends it within :data:`STOP_ERROR_MAX` of the recording's length.
 :func:`pick_heldout` chooses which sentences to judge without looking at the model.
 
 Used by the trainer's validation, ``tacolib evaluate``, the quickstart and
-``benchmarks/heldout_odds.py``.
+``benchmarks/heldout_odds.py`` and ``benchmarks/quickstart_budget.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tacolib.masks import decoder_lengths
 
 __all__ = [
     "FOCUS_MIN", "STOP_ERROR_MAX", "N_HELDOUT", "evaluate_teacher_forced", "evaluate_free_running",
-    "judge_sentence", "summarize_sentences", "pick_heldout", "attention_end_frame", "evaluate_mcd",
+    "judge_sentence", "judge_free_running", "summarize_sentences", "pick_heldout", "attention_end_frame", "evaluate_mcd",
 ]
 
 #: A held-out sentence is read "in focus" when its free-running attention focus reaches
@@ -306,6 +307,37 @@ def attention_end_frame(alignment, r: int) -> int | None:
         return None
     at_end = (a.argmax(dim=1) >= a.shape[1] - 2).nonzero()
     return int(at_end[0, 0] + 1) * int(r) if len(at_end) else None
+
+
+def judge_free_running(model, dataset, indices: Sequence[int] | None = None, seed: int = 0, batch_size: int = 8) -> list[dict]:
+    """Free-running decoding with the prenet's dropout seeded, each sentence judged.
+
+    The prenet's dropout stays on at inference, so what a model says depends on the
+    random masks: ``seed`` fixes them, inside ``torch.random.fork_rng`` so the caller's
+    CPU random state is left as it was. The quickstart judges its sentences this way;
+    the benchmarks repeat it over seeds.
+
+    Parameters
+    ----------
+    model, dataset, indices, batch_size
+        As for :func:`evaluate_free_running` (the batching changes which masks each
+        sentence gets).
+    seed : int
+        Seed of torch's random state for the decoding.
+
+    Returns
+    -------
+    list of dict
+        :func:`evaluate_free_running`'s ``items``, each with ``judged``: its
+        :func:`judge_sentence` result (the attention's end frame included).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        items = evaluate_free_running(model, dataset, indices, batch_size=batch_size)["items"]
+    r = model.cfg.model.r
+    for it in items:
+        it["judged"] = judge_sentence(it["focus"], it["length"], it["true_length"], it["stop_reason"], attention_end_frame(it["alignment"], r))
+    return items
 
 
 # ---- an objective distance to the recordings ---------------------------------------------------------

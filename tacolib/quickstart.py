@@ -5,7 +5,7 @@ four stages that :func:`quickstart` runs top to bottom::
 
     1. corpus   build TinySpeech (or re-use it), cache its mels    tacolib.data.load_datasets
     2. train    the ``tiny`` preset, within a time budget          tacolib.train.Trainer (+ tacolib.threads)
-    3. speak    three held-out sentences, free running             tacolib.evaluate (judge_sentence)
+    3. speak    three held-out sentences, free running             tacolib.evaluate (judge_free_running)
                 (+ your own with --text), Griffin-Lim audio        tacolib.synthesize, tacolib.vocoder
     4. report   wavs, PNGs, report.html, report.md, metrics.json   tacolib.report
 
@@ -49,7 +49,8 @@ import torch
 
 from tacolib.config import get_config
 from tacolib.data import load_datasets
-from tacolib.evaluate import FOCUS_MIN, N_HELDOUT, STOP_ERROR_MAX, attention_end_frame, judge_sentence, pick_heldout, summarize_sentences
+from tacolib.evaluate import (FOCUS_MIN, N_HELDOUT, STOP_ERROR_MAX, attention_end_frame, judge_free_running, judge_sentence, pick_heldout,
+                              summarize_sentences)
 from tacolib.progress import BudgetBar, say
 from tacolib.runtime import fast_mode, resolve_device
 from tacolib.runlock import lock_run_folder
@@ -344,7 +345,6 @@ def _speak(checkpoint: str, heldout, out: Path, texts: Sequence[str], device, se
     from tqdm.auto import tqdm
 
     from tacolib import metrics
-    from tacolib.evaluate import evaluate_free_running
     from tacolib.report import write_sentence
     from tacolib.synthesize import load_model, synthesize
     from tacolib.vocoder.griffin_lim import GriffinLimVocoder
@@ -356,14 +356,11 @@ def _speak(checkpoint: str, heldout, out: Path, texts: Sequence[str], device, se
     records: list[dict] = []
     bar = tqdm(total=len(picks) + len(texts), desc="speak", unit="sentence", disable=not progress, dynamic_ncols=True)
     try:
-        with torch.random.fork_rng(devices=[]):  # the prenet's dropout stays on at inference: seed it
-            torch.manual_seed(seed)
-            fr = evaluate_free_running(model, heldout, picks, batch_size=len(picks))
-        by_id = {str(it["id"]): it for it in fr["items"]}
+        # the prenet's dropout stays on at inference: seeded, decoded together
+        by_id = {str(it["id"]): it for it in judge_free_running(model, heldout, picks, seed, batch_size=len(picks))}
         for k, idx in enumerate(picks):  # shortest first (the batch itself is ordered by text length)
             it = by_id[heldout.ids[idx]]
-            rec = {"index": k, "source": "held-out", "id": str(it["id"]), "text": it["text"],
-                   **judge_sentence(it["focus"], it["length"], it["true_length"], it["stop_reason"], attention_end_frame(it["alignment"], r))}
+            rec = {"index": k, "source": "held-out", "id": str(it["id"]), "text": it["text"], **it["judged"]}
             ref = heldout.root / "wavs" / f"{it['id']}.wav"
             records.append(write_sentence(out, rec, vocoder.generate(it["mel"]), it["mel"], it["target_mel"], it["alignment"], mcfg,
                                           ref if ref.is_file() else None))
