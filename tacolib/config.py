@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from tacolib.config_values import coerce_value, did_you_mean, parse_value, safe_yaml
+from tacolib.config_values import coerce_value, did_you_mean, parse_value, plain_containers, replace_checked, safe_yaml
 from tacolib.symbols import symbol_table
 
 
@@ -272,7 +272,7 @@ class Config:
             value = d.pop(f.name)
             sub = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
             if dataclasses.is_dataclass(sub):
-                value = _replace_checked(sub, value, f.name)
+                value = replace_checked(sub, value, f.name)
             else:
                 value = coerce_value(f.name, value, typing.get_type_hints(cls)[f.name], getattr(cls, f.name, None))
             kwargs[f.name] = value
@@ -294,7 +294,7 @@ class Config:
         if path.suffix in (".yaml", ".yml"):
             import yaml
 
-            atomic_write(path, yaml.safe_dump(_plain(d), sort_keys=False))
+            atomic_write(path, yaml.safe_dump(plain_containers(d), sort_keys=False))
         else:
             atomic_write(path, json.dumps(d, indent=2))
 
@@ -379,27 +379,6 @@ class Config:
         if k not in hints:
             raise ValueError(f"unknown key {k!r} in section {section!r}{did_you_mean(k, list(hints))}; valid keys: {sorted(hints)}")
         return hints[k]
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
-
-
-def _replace_checked(default: Any, values: Any, section: str) -> Any:
-    if dataclasses.is_dataclass(values):
-        values = dataclasses.asdict(values)
-    if not isinstance(values, dict):
-        raise ValueError(f"config section {section!r} must be a mapping, got {type(values).__name__}")
-    hints = typing.get_type_hints(type(default))
-    unknown = sorted(map(str, set(values) - set(hints)))
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in config section {section!r}{did_you_mean(unknown[0], list(hints))}; valid keys: {sorted(hints)}")
-    typed = {k: coerce_value(f"{section}.{k}", v, hints[k], getattr(default, k)) for k, v in values.items()}
-    return dataclasses.replace(default, **typed)
 
 
 # ---- presets -------------------------------------------------------------------

@@ -6,6 +6,7 @@
     "train.lr=1e-3" ──parse_value──► "1e-3" (YAML 1.1 reads it as text)
                     ──coerce_value(float)──► 0.001
     "model.r=[1,2]" ──parse_value──► [1, 2] ──coerce_value(int)──► ValueError("model.r: expected an integer, got [1, 2]")
+    {"lr": "1e-3"}  ──replace_checked(TrainConfig(), ..., "train")──► TrainConfig(lr=0.001, ...)  (unknown keys refused)
 
 YAML is read with ``safe_load`` only (:func:`safe_yaml`): a tag like ``!!python/object``
 is a one-line ``ValueError``, never constructed.
@@ -13,13 +14,15 @@ is a one-line ``ValueError``, never constructed.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import numbers
 import os
+import typing
 from typing import Any
 
-__all__ = ["coerce_value", "parse_value", "safe_yaml", "did_you_mean"]
+__all__ = ["coerce_value", "replace_checked", "parse_value", "safe_yaml", "plain_containers", "did_you_mean"]
 
 
 
@@ -63,6 +66,21 @@ def coerce_value(where: str, value: Any, kind: type, default: Any = None) -> Any
     return value
 
 
+def replace_checked(default: Any, values: Any, section: str) -> Any:
+    """The config section ``default`` (a dataclass) with ``values`` (a mapping, or a dataclass) put in,
+    each coerced by :func:`coerce_value`; an unknown key or a non-mapping is a ValueError naming ``section``."""
+    if dataclasses.is_dataclass(values):
+        values = dataclasses.asdict(values)
+    if not isinstance(values, dict):
+        raise ValueError(f"config section {section!r} must be a mapping, got {type(values).__name__}")
+    hints = typing.get_type_hints(type(default))
+    unknown = sorted(map(str, set(values) - set(hints)))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in config section {section!r}{did_you_mean(unknown[0], list(hints))}; valid keys: {sorted(hints)}")
+    typed = {k: coerce_value(f"{section}.{k}", v, hints[k], getattr(default, k)) for k, v in values.items()}
+    return dataclasses.replace(default, **typed)
+
+
 def parse_value(key: str, text: str, kind: type) -> Any:
     """The value of ``key=text`` for a field of type ``kind``: YAML, except that a text
     field keeps ``text`` as written (``data.path=010`` stays ``"010"``); empty text is ``""``."""
@@ -86,6 +104,15 @@ def safe_yaml(text: str, where: str) -> Any:
             raise ValueError(f"{where}: not plain YAML ({tag}{at}): config values are numbers, text, true/false or lists") from None
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ValueError(f"{where}: not valid YAML ({problem}{at})") from None
+
+
+def plain_containers(x: Any) -> Any:
+    """``x`` with every tuple a list, nested (what ``yaml.safe_dump`` writes as a plain YAML list)."""
+    if isinstance(x, dict):
+        return {k: plain_containers(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain_containers(v) for v in x]
+    return x
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:
