@@ -33,8 +33,9 @@ import argparse
 import torch
 
 import tacolib
+from tacolib.batching import collate
 from tacolib.corpus import tinyspeech
-from tacolib.data import TTSDataset, collate
+from tacolib.data import TTSDataset
 from tacolib.loss import Tacotron2Loss
 from tacolib.model import Tacotron2
 from tacolib.overfit import OVERFIT_LR, overfit, overfit_config

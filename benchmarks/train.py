@@ -132,7 +132,7 @@ def gpu_throughput(args) -> int:
     if not torch.cuda.is_available():
         print("no CUDA device: the GPU throughput benchmark needs one")
         return 1
-    from tacolib.data import collate
+    from tacolib.batching import collate
     from tacolib.train import Trainer
 
     cfg = get_config("paper").override([f"train.batch_size={args.batch_size}", *args.set])

@@ -1,8 +1,8 @@
 """tacolib: a small, readable Tacotron 2 in PyTorch, and the library of the course.
 
 Start with ``tacolib.get_config("tiny")`` and ``tacolib.setup(seed=0)``; the modules
-follow the paper's data flow (see CONTRIBUTING.md): audio, text, data, model, loss,
-metrics, viz, train, vocoder.
+follow the paper's data flow (see CONTRIBUTING.md): audio, text, data, batching, model,
+loss, metrics, viz, train, vocoder.
 """
 
 from tacolib.config import Config, get_config

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from tacolib import metrics
-from tacolib.data import make_collate, to_device
+from tacolib.batching import make_collate, to_device
 from tacolib.masks import decoder_lengths, lengths_to_mask
 
 __all__ = ["durations_from_alignment", "extract_durations", "pad_batch", "fastspeech_loss", "train_fastspeech", "speak"]

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from tacolib import metrics
+from tacolib.batching import make_collate, to_device
 from tacolib.config import Config
-from tacolib.data import make_collate, to_device
 from tacolib.loss import Tacotron2Loss
 from tacolib.masks import decoder_lengths
 
@@ -78,7 +78,7 @@ def evaluate_teacher_forced(
     keep_first : bool
         Also return ``first``: ``(outputs, batch)`` of the first batch, for plots.
     collate_fn : callable, optional
-        Default :func:`tacolib.data.make_collate` of ``cfg``.
+        Default :func:`tacolib.batching.make_collate` of ``cfg``.
 
     Returns
     -------
@@ -147,7 +147,7 @@ def evaluate_free_running(
     tolerance : float
         A stop counts as correct when ``|predicted - true| <= tolerance * true`` frames.
     collate_fn : callable, optional
-        Default :func:`tacolib.data.make_collate` of ``model.cfg``.
+        Default :func:`tacolib.batching.make_collate` of ``model.cfg``.
 
     Returns
     -------

@@ -178,16 +178,17 @@ def pick_batch(cfg, n: int = 6, corpus: str = "tinyspeech", split: str = "train"
     shortest : bool
         Take the ``n`` shortest utterances (fewer decoder steps: faster steps and an
         easier alignment). False takes ``n`` at random (``seed``), like
-        :func:`tacolib.data.example_batch`.
+        :func:`tacolib.batching.example_batch`.
 
     Returns
     -------
     dict
-        A batch from :func:`tacolib.data.collate`.
+        A batch from :func:`tacolib.batching.collate`.
     """
     import random
 
-    from tacolib.data import TTSDataset, collate, corpus_by_name
+    from tacolib.batching import collate
+    from tacolib.data import TTSDataset, corpus_by_name
 
     ds = TTSDataset(corpus_by_name(corpus), cfg, split=split)
     if n < 1:
@@ -261,7 +262,7 @@ def train_step(model: torch.nn.Module, criterion, optimizer: torch.optim.Optimiz
     optimizer : torch.optim.Optimizer
         Over ``model.parameters()``.
     batch : dict
-        From :func:`tacolib.data.collate`, on the model's device.
+        From :func:`tacolib.batching.collate`, on the model's device.
     grad_clip : float or None
         Maximum total gradient norm (all parameters as one vector); None or <= 0: no clipping.
     step : int
@@ -321,7 +322,7 @@ def overfit(
     model : torch.nn.Module
         A ``Tacotron2``; ``model(batch)`` returns the output dict of CONTRIBUTING.md.
     batch : dict
-        One batch from ``tacolib.data.collate`` (see CONTRIBUTING.md).
+        One batch from ``tacolib.batching.collate`` (see CONTRIBUTING.md).
     cfg : Config
         Read for the optimizer (``train``) and, unless ``criterion`` is given, the loss.
     steps : int

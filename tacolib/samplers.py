@@ -9,7 +9,7 @@
 Batching by length decides how much of every padded batch is wasted compute, and
 whether the model sees a fresh mix every epoch (notebook 09 measures both). The
 trainer builds each epoch with :func:`epoch_batches`, so a resumed run sees exactly
-the batches an uninterrupted one would; :func:`tacolib.data.make_loader` turns
+the batches an uninterrupted one would; :func:`tacolib.batching.make_loader` turns
 batches into padded batch dicts.
 """
 

@@ -54,8 +54,9 @@ from torch.utils.data import Dataset
 
 from tacolib import checkpoint as ckpt
 from tacolib import runlock
+from tacolib.batching import make_collate, make_loader, to_device
 from tacolib.config import Config
-from tacolib.data import load_datasets, make_collate, make_loader, to_device
+from tacolib.data import load_datasets
 from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
 from tacolib.loss import Tacotron2Loss
 from tacolib.masks import decoder_lengths
@@ -107,7 +108,7 @@ class Trainer:
         scalars, see :meth:`train_step`). For live plots, a thread tuner
         (:class:`tacolib.threads.ThreadTuner`), or tests that interrupt a run.
     collate_fn : callable, optional
-        Items -> batch dict (CONTRIBUTING.md); default ``tacolib.data.make_collate(cfg)``.
+        Items -> batch dict (CONTRIBUTING.md); default ``tacolib.batching.make_collate(cfg)``.
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""tacolib.data: dataset items, mel cache, collate (the batch contract), samplers, bad data."""
+"""tacolib.data and tacolib.batching: dataset items, mel cache, collate (the batch contract), samplers, bad data."""
 
 from __future__ import annotations
 
@@ -15,15 +15,9 @@ import torch
 
 import tacolib
 from tacolib.audio import load_wav, mel_spectrogram
+from tacolib.batching import collate, example_batch, make_collate, make_loader
 from tacolib.corpus import tinyspeech
-from tacolib.data import (
-    TTSDataset,
-    audio_config_hash,
-    collate,
-    example_batch,
-    make_collate,
-    make_loader,
-)
+from tacolib.data import TTSDataset, audio_config_hash
 from tacolib.samplers import SAMPLERS, LengthBatchSampler, make_sampler
 from tacolib.symbols import EOS_ID, PAD_ID
 from tacolib.text import ids_to_text

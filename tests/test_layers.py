@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("boxes", ["tacolib.model", "tacolib.model.*", "tacolib.vocoder", "tacolib.vocoder.*", "tacolib.corpus", "tacolib.corpus.*",
                "tacolib.loss", "tacolib.metrics", "tacolib.schedule", "tacolib.samplers", "tacolib.viz", "tacolib.checkpoint",
                "tacolib.threads", "tacolib.progress", "tacolib.mcd"]),
-    ("data", ["tacolib.data"]),
+    ("data", ["tacolib.data", "tacolib.batching"]),
     ("using a model", ["tacolib.evaluate", "tacolib.synthesize", "tacolib.overfit", "tacolib.longform", "tacolib.durations"]),
     ("training", ["tacolib.train", "tacolib.report"]),
     ("applications", ["tacolib.quickstart", "tacolib.course", "tacolib.cli", "tacolib.__main__", "tacolib.checks", "tacolib.checks.*",

@@ -34,7 +34,7 @@ def test_gate_targets_fire_from_the_last_real_frame_on():
 
 def test_a_collated_batch_uses_these_facts():
     from tacolib.config import get_config
-    from tacolib.data import collate
+    from tacolib.batching import collate
 
     cfg = get_config("tiny")
     r = cfg.model.r

@@ -47,9 +47,9 @@ check_expand_dollars = exercise(
 
 
 def _ref_text_batch(texts: list) -> tuple:
-    """Normalized texts -> ``(ids (B, T_in) long, lengths (B,) long)``, laid out by :func:`tacolib.data.collate`."""
+    """Normalized texts -> ``(ids (B, T_in) long, lengths (B,) long)``, laid out by :func:`tacolib.batching.collate`."""
     from tacolib.config import get_config
-    from tacolib.data import collate
+    from tacolib.batching import collate
 
     items = [{"id": str(i), "text": t, "tokens": T.text_to_ids(t, add_eos=True, normalized=True), "mel": torch.zeros(1, 1)}
              for i, t in enumerate(texts)]

@@ -276,7 +276,7 @@ class Decoder(nn.Module):
         if n_mels != self.n_mels:
             raise ValueError(f"Decoder: mel has {n_mels} channels, the model expects n_mels={self.n_mels}")
         if T_out % self.r:
-            raise ValueError(f"Decoder: T_out={T_out} is not a multiple of r={self.r}; pad the batch (tacolib.data.collate does)")
+            raise ValueError(f"Decoder: T_out={T_out} is not a multiple of r={self.r}; pad the batch (tacolib.batching.collate does)")
         setup = self.teacher_forcing_setup(memory, text_lengths, mel)
         if self.fast_teacher_forcing and self.fast_path_blocker() is None:
             return teacher_forced(self, memory, setup)

@@ -91,7 +91,7 @@ class Tacotron2(nn.Module):
 
     # ---- training ------------------------------------------------------------------
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
-        """Teacher-forced pass over a batch from :func:`tacolib.data.collate`.
+        """Teacher-forced pass over a batch from :func:`tacolib.batching.collate`.
 
         Parameters
         ----------

@@ -123,7 +123,7 @@ def predicted_mels(tacotron: nn.Module, batch: dict, postnet: bool = True) -> li
     ----------
     tacotron : tacolib.model.Tacotron2
     batch : dict
-        A batch from ``tacolib.data.collate`` (``mel_lengths`` crops the padding).
+        A batch from ``tacolib.batching.collate`` (``mel_lengths`` crops the padding).
     postnet : bool
         Use ``mel_postnet`` (default) or the decoder's ``mel``.
 
