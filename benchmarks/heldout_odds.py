@@ -72,7 +72,7 @@ import numpy as np
 
 import tacolib
 from tacolib.data import load_datasets
-from tacolib.evaluate import STOP_ERROR_MAX, judge_free_running, pick_heldout
+from tacolib.evaluate import STOP_ERROR_MAX, judge_free_running, passes, pick_heldout
 from tacolib.synthesize import load_model
 
 
@@ -83,7 +83,7 @@ def decode(model, dataset, indices, seed: int) -> list[dict]:
     own verdict on the sentence (:func:`tacolib.evaluate.judge_sentence`).
     """
     return [{"id": it["id"], "err": (it["length"] - it["true_length"]) / max(1, it["true_length"]), "focus": it["focus"],
-             "ok": it["judged"]["focus_ok"] and it["judged"]["stop_ok"]}
+             "ok": passes(it["judged"])}
             for it in judge_free_running(model, dataset, indices, seed, batch_size=len(indices))]
 
 

@@ -65,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tacolib.evaluate import judge_free_running, pick_heldout
+from tacolib.evaluate import judge_free_running, passes, pick_heldout
 from tacolib.runtime import setup
 
 
@@ -95,12 +95,12 @@ def judge(checkpoint: Path, heldout, bar_seeds: int) -> dict:
 
     model, _ = load_model(str(checkpoint), "cpu")
     picks = pick_heldout([len(t) for t in heldout.texts])
-    bar = [all(it["judged"]["focus_ok"] and it["judged"]["stop_ok"] for it in judge_free_running(model, heldout, picks, s, len(picks)))
+    bar = [all(passes(it["judged"]) for it in judge_free_running(model, heldout, picks, s, len(picks)))
            for s in range(bar_seeds)]
     rows = [it["judged"] for it in judge_free_running(model, heldout, None, 0, 8)]
     return {"step": model.checkpoint_step, "bar": float(np.mean(bar)), "bar_seed0": bar[0],
             "focus": float(np.mean([j["focus"] for j in rows])), "stop_ok": float(np.mean([j["stop_ok"] for j in rows])),
-            "passed": sum(j["focus_ok"] and j["stop_ok"] for j in rows), "n": len(rows)}
+            "passed": sum(passes(j) for j in rows), "n": len(rows)}
 
 
 def main(argv: list[str] | None = None) -> int:

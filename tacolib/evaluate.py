@@ -36,7 +36,7 @@ from tacolib.masks import decoder_lengths
 
 __all__ = [
     "FOCUS_MIN", "STOP_ERROR_MAX", "N_HELDOUT", "evaluate_teacher_forced", "evaluate_free_running",
-    "judge_sentence", "judge_free_running", "summarize_sentences", "pick_heldout", "attention_end_frame", "evaluate_mcd",
+    "judge_sentence", "passes", "judge_free_running", "summarize_sentences", "pick_heldout", "attention_end_frame", "evaluate_mcd",
 ]
 
 #: A held-out sentence is read "in focus" when its free-running attention focus reaches
@@ -240,6 +240,11 @@ def judge_sentence(focus: float, frames: int, expected_frames: int, stop_reason:
     }
 
 
+def passes(judged: dict) -> bool:
+    """Whether a :func:`judge_sentence` result passes: its focus and its stop both hold."""
+    return judged["focus_ok"] and judged["stop_ok"]
+
+
 def summarize_sentences(judged: Sequence[dict]) -> dict:
     """Summary of :func:`judge_sentence` results: ``n``, ``mean_focus``, ``min_focus``,
     ``mean_stop_error``, ``max_stop_error`` (rounded to 4 digits) and ``n_ok`` (how many
@@ -252,7 +257,7 @@ def summarize_sentences(judged: Sequence[dict]) -> dict:
         "min_focus": round(min(r["focus"] for r in judged), 4),
         "mean_stop_error": round(sum(r["stop_error"] for r in judged) / len(judged), 4),
         "max_stop_error": round(max(r["stop_error"] for r in judged), 4),
-        "n_ok": sum(r["focus_ok"] and r["stop_ok"] for r in judged),
+        "n_ok": sum(passes(r) for r in judged),
     }
 
 
