@@ -163,6 +163,26 @@ def test_autocast_runs_the_recurrence_in_float32():
     torch.testing.assert_close(out["alignments"].sum(-1), torch.ones_like(out["alignments"].sum(-1)))
 
 
+def test_backward_inside_the_autocast_block_matches_backward_outside():
+    """PyTorch advises calling backward outside autocast; a script that does not still trains, with the same gradients."""
+    grads = []
+    for inside in (False, True):
+        cfg, net = _model(5, dtype=torch.float32)
+        batch = _batch(cfg, torch.float32)
+        torch.manual_seed(1)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = net(batch)
+            loss = Tacotron2Loss(gate_pos_weight=5.0, guided_attention_weight=1.0)(out, batch)["loss"]
+            if inside:
+                loss.backward()
+        if not inside:
+            loss.backward()
+        grads.append({n: p.grad for n, p in net.named_parameters() if p.grad is not None})
+    assert set(grads[0]) == set(grads[1])
+    for n in grads[0]:
+        torch.testing.assert_close(grads[1][n], grads[0][n], rtol=0, atol=0, msg=lambda m: f"gradient of {n}: {m}")
+
+
 def test_unsupported_setups_fall_back_to_the_readable_loop():
     cfg, net = _model(2)
     net.decoder.decoder_rnn.zoneout = 0.2  # differs from the attention LSTM's

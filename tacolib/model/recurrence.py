@@ -324,6 +324,13 @@ class DecoderRecurrence(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, g_d, g_context, g_align):
+        # the forward ran with autocast off, and so does the backward, even when called inside an
+        # autocast block (else its products would come out in bfloat16 beside float32 buffers)
+        with torch.autocast(device_type=g_d.device.type, enabled=False):
+            return DecoderRecurrence._backward(ctx, g_d, g_context, g_align)
+
+    @staticmethod
+    def _backward(ctx, g_d, g_context, g_align):
         memory, w_a, w_q, w_loc, v, w_d, align = ctx.saved_tensors
         XA, XD, CA, CD, AA, AD, TA, TD, SG, U = ctx.buffers
         keep_att, keep_dec = ctx.keep
