@@ -15,6 +15,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1" if os.environ["TACOLIB_FAST"] == "1" else "")
 if not os.environ["OMP_NUM_THREADS"]:
     del os.environ["OMP_NUM_THREADS"]
+# nbval reads a kernel's messages only after a cell has run, and what overflows ZeroMQ's
+# queues meanwhile is dropped: a training cell whose tqdm bar redraws at every step (some
+# 2,000 widget updates in notebook 09's 6.5-minute cell) can lose the kernel's last
+# "idle" message, and nbval then fails the cell with "Timeout of 5 seconds exceeded
+# waiting for output" (seen once in two full runs; a cell with 5,000 redraws fails every
+# time). tqdm takes its defaults from TQDM_* variables: under test a bar redraws at most
+# every 5 s. Learners' Jupyter reads the messages as they come and keeps tqdm's default.
+os.environ.setdefault("TQDM_MININTERVAL", "5")
 # The learner's modules that pass their checks in notebooks 03-07 are saved for notebook
 # 08 (tacolib.checks.learner). A test session keeps them in a folder of its own, shared
 # by its notebook kernels and removed at the end, never in the checkout's outputs/learner.
