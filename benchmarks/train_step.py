@@ -83,6 +83,37 @@ with oneDNN's packed products (inductor's mkldnn lowering wants constant weights
 with plain products runs 588 us vs 646 us eager on MKL (the eager oneDNN step: 420).
 ``torch.compile(model)`` of the readable model took 13 minutes to compile (the loop
 unrolled) and ran a step ~6 % faster (under shared load). Nothing compiled is used.
+
+Compiling the decoder loops themselves (2026-12-03, a prototype not kept): the
+two per-step loops of ``DecoderRecurrence`` written in C++ as the same ATen calls in
+the same order (built by ``torch.utils.cpp_extension`` in 11 s with g++; outputs
+and gradients bit-identical to the Python loops at 1 thread). Forward + backward of
+the recurrence alone, ``tiny`` shapes (batch 16, 64 symbols, 300 frames), best of 6
+interleaved, under ``/work/bin/cpu-exclusive``:
+
+=========================================  =================  =================
+loops                                      2 threads (ms)     1 thread (ms)
+=========================================  =================  =================
+Python (tacolib today)                     27.8 + 41.8        32.2 + 49.7
+C++, same ATen calls                       23.1 + 37.8        25.4 + 45.2
+C++, batch rows split over two threads     31.6 + 50.1        --
+=========================================  =================  =================
+
+So Python's share of the loops is ~10 ms of a ~120-150 ms step (~6 %), and giving
+each core half the rows makes things worse. Half the batch at 1 thread costs 85 % of
+the whole batch (56-62 vs 71 ms; two such processes at once run as fast as one
+alone, so the two cores are independent): the loops cost per op, inside ATen (the
+16-row products, a 65,536-element sigmoid per step, ~3,300 small pointwise ops),
+not per row and not in Python. What is left for a 2.5x step is fusing each step's
+pointwise work (both LSTM cells, the attention's energies, softmax and context)
+into hand-written vectorized kernels; a compiled copy of today's ops is not worth
+its build step for ~6 %.
+
+Different numerics would not reach it either: the fast step under CPU bfloat16
+autocast (this CPU has AVX512-BF16; the recurrence stays in float32; forward and loss
+under autocast, backward outside, as the trainer does on GPUs) took 116 vs 130 ms at
+2 threads and 146 vs 174 ms at 1 (same run, interleaved, best of 6): the readable
+step over it 1.94x and 2.08x.
 """
 
 from __future__ import annotations
