@@ -7,14 +7,14 @@ What one optimizer step does::
 
     batch ──► model(batch) ──► Tacotron2Loss ──► backward ──► clip grad norm ──► Adam ──► lr schedule
 
-What the trainer adds around it (the seed's monitoring, exactly):
+What the trainer adds around it:
 
-* every ``log_every`` steps: train losses, learning rate, grad norm and steps/s to
-  TensorBoard and to :attr:`Trainer.history`;
-* every ``val_every`` steps, on the held-out split: teacher-forced losses and
-  alignment metrics; target vs predicted mels, the alignment and the stop-token
-  curve as figures; then **free-running** inference on fixed held-out sentences
-  (focus, stop-token error) with Griffin-Lim audio of what the model says;
+* the seed's monitoring, exactly (:class:`tacolib.monitor.RunMonitor`): every
+  ``log_every`` steps the train losses, learning rate, grad norm and steps/s to
+  TensorBoard and :attr:`Trainer.history`; every ``val_every`` steps the held-out
+  split's teacher-forced losses and alignment metrics, then **free-running**
+  inference on fixed held-out sentences (focus, stop-token error), with figures and
+  Griffin-Lim audio of what the model says;
 * every ``ckpt_every`` steps (and at the end): a checkpoint (``tacolib.checkpoint``),
   keeping the last ``keep_last`` and the best by validation loss;
 * Ctrl-C finishes the current step, saves, and returns; a NaN/inf loss stops with a
@@ -41,10 +41,8 @@ Run folder layout::
 
 from __future__ import annotations
 
-import json
 import math
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,15 +55,13 @@ from tacolib import runlock
 from tacolib.batching import make_collate, make_loader, to_device
 from tacolib.config import Config
 from tacolib.data import load_datasets
-from tacolib.evaluate import evaluate_free_running, evaluate_teacher_forced
 from tacolib.loss import Tacotron2Loss
-from tacolib.masks import decoder_lengths
 from tacolib.model import Tacotron2
+from tacolib.monitor import RunMonitor
 from tacolib.runtime import StopRequest, init_distributed, resolve_device, seed_everything
-from tacolib.safe_io import atomic_write, remove_orphans
+from tacolib.safe_io import remove_orphans
 from tacolib.samplers import SAMPLERS, epoch_batches
 from tacolib.schedule import learning_rate, make_optimizer, make_scheduler
-from tacolib.vocoder.griffin_lim import GriffinLimVocoder
 
 __all__ = ["Trainer", "TrainingDiverged"]
 
@@ -182,21 +178,17 @@ class Trainer:
             self.amp = bool(t.amp) and self.device.type == "cuda"
             self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
             self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
-            self.vocoder = GriffinLimVocoder(cfg.audio)  # the audio of what the model says, in TensorBoard
-
-            self.infer_indices = list(range(min(n_infer, len(val_set))))  # fixed sentences, every validation
-            self.tensorboard, self.progress, self.on_step = tensorboard, progress, on_step
+            self.monitor = RunMonitor(cfg, self.out_dir, val_set, self.criterion, self.collate_fn, n_infer=n_infer,
+                                      tensorboard=tensorboard and self.is_main, amp_dtype=self.amp_dtype if self.amp else None)
+            self.progress, self.on_step = progress, on_step
             self.checkpoints = ckpt.CheckpointManager(self.out_dir / "checkpoints", keep_last=t.keep_last)
             self.step = 0
             self.epoch = 0  # current epoch
             self.batch_in_epoch = 0  # batches of the current epoch already consumed
             self.elapsed = 0.0  # wall seconds of earlier sessions of this run (resume)
             self.best: float | None = None
-            self.last_val: dict = {}
-            self.history: dict[str, list[dict]] = {"train": [], "val": []}
             self._saved_step, self._saved_path = -1, None
             self._stop_requested = False
-            self._writer = None
             self._last_output = None  # (outputs, batch) of the last training step, for the TensorBoard summary
             self._session_start = time.time()
         except BaseException:
@@ -269,7 +261,7 @@ class Trainer:
         if self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.cfg.save(self.out_dir / "config.yaml")
-        self._window = (time.time(), 0)  # (start, steps) of the steps/s measurement
+        self.monitor.start_window()
 
     def _agree_to_stop(self, ctrl_c: bool, out_of_time: bool) -> str:
         """``"done"`` to go on, else why every process stops (one tiny all-reduce under DDP)."""
@@ -282,17 +274,10 @@ class Trainer:
     def _after_step(self, record: dict, bar) -> None:
         """What follows an optimizer step: the progress bar, logging, ``on_step``, validation, checkpoints."""
         t = self.cfg.train
-        start, steps = self._window
-        self._window = (start, steps + 1)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.1e}", refresh=False)
-        if self.step % t.log_every == 0 or self.step == 1:
-            now = time.time()
-            record["steps_per_sec"] = (steps + 1) / max(now - start, 1e-9)
-            self._window = (now, 0)
-            if self.is_main:
-                self._log("train", record)
+        self.monitor.count_step(record, log=self.is_main and (self.step % t.log_every == 0 or self.step == 1))
         if self.on_step is not None:
             self.on_step(self, record)
         if self.is_main and t.val_every and self.step % t.val_every == 0:
@@ -310,8 +295,7 @@ class Trainer:
             self.save()
         saved = self._saved_path or self.checkpoints.latest()
         self._barrier()
-        if self._writer is not None:
-            self._writer.flush()
+        self.monitor.flush()
         if self.is_main and status != "done":
             why = f"time budget of {max_minutes:g} min spent" if status == "time_budget" else status
             print(f"{why} at step {self.step}; saved {saved}; to continue: Trainer.fit(resume=True) or tacolib train --resume")
@@ -335,9 +319,8 @@ class Trainer:
         """Flush and close the TensorBoard writer, give the run folder back (its lock), and
         leave the process group if this trainer joined it. A later :meth:`fit` takes the
         folder again."""
-        if getattr(self, "_writer", None) is not None:
-            self._writer.close()
-            self._writer = None
+        if getattr(self, "monitor", None) is not None:
+            self.monitor.close()
         if self._lock is not None:
             self._lock.release()
         if self._owns_group and dist.is_initialized():
@@ -429,86 +412,28 @@ class Trainer:
         if self.world_size > 1:
             dist.barrier()
 
-    # ---- validation ----------------------------------------------------------------------------------------------------
+    # ---- validation and bookkeeping --------------------------------------------------------------------
 
-    @torch.no_grad()
     def validate(self, log: bool = True) -> dict[str, Any]:
-        """Teacher-forced losses and alignment metrics on the held-out split, then
-        free-running inference on the fixed held-out sentences.
+        """Teacher-forced losses and alignment metrics on the held-out split, then free-running
+        inference on the fixed held-out sentences (:meth:`tacolib.monitor.RunMonitor.validate`:
+        it never changes the training run's randomness). Returns the metrics."""
+        return self.monitor.validate(self.model, self.step, self.wall_time, self._last_output, log=log and self.is_main)
 
-        Dropout is drawn from a fixed seed inside a forked RNG: validation never
-        changes the training run's randomness, and every validation sees the same masks.
-        """
-        model, t = self.model, self.cfg.train
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(t.seed)
-            result = evaluate_teacher_forced(
-                model, self.val_set, self.cfg, batch_size=t.batch_size, criterion=self.criterion,
-                step=self.step, amp_dtype=self.amp_dtype if self.amp else None, keep_first=True, collate_fn=self.collate_fn,
-            )
-            first = result.pop("first")
-            fr = evaluate_free_running(model, self.val_set, self.infer_indices, batch_size=max(1, min(8, t.batch_size)), collate_fn=self.collate_fn)
-        result.update({f"infer_{k}": fr[k] for k in ("focus", "stop_ok", "stop_error", "max_steps")})
-        result["step"], result["time"] = self.step, self.wall_time
-        self.last_val = result
-        if log and self.is_main:
-            self._log("val", dict(result))
-            if self.writer is not None:
-                try:
-                    self._log_media(first, fr)
-                except Exception as e:  # monitoring must never end a training run
-                    warnings.warn(f"TensorBoard figures/audio at step {self.step} failed: {type(e).__name__}: {e}")
-            self._write_history()
-        return result
+    @property
+    def history(self) -> dict[str, list[dict]]:
+        """``{"train": [...], "val": [...]}``: the logged scalar records (:class:`tacolib.monitor.RunMonitor`)."""
+        return self.monitor.history
 
-    def _log_media(self, teacher_forced, free_running) -> None:
-        """Figures and audio for TensorBoard: the seed's monitoring panel."""
-        from tacolib import viz
-
-        w, s, r = self.writer, self.step, self.cfg.model.r
-        for tag, title, pair in (("val/teacher_forced", "validation (teacher forced)", teacher_forced),
-                                 ("train/summary", "training batch", self._last_output)):
-            if pair is None:  # no training step yet
-                continue
-            out, batch = pair
-            L, T_in = int(batch["mel_lengths"][0]), int(batch["text_lengths"][0])
-            fig = viz.plot_training_summary(
-                batch["mel"][0, :L], out["mel_postnet"][0, :L].detach(), out["alignments"][0, : int(decoder_lengths(L, r)), :T_in].detach(),
-                out["gate_logits"][0, :L].detach(), batch["gate_targets"][0, :L], title=f"{title}, step {s}",
-            )
-            w.add_figure(tag, fig, s)
-        for k, it in enumerate(free_running["items"][:3]):
-            w.add_figure(f"infer/{k}_alignment", viz.plot_alignment(it["alignment"], title=f"free running: {it['text'][:60]}"), s)
-            w.add_figure(f"infer/{k}_mel", viz.plot_mels([it["target_mel"], it["mel"]], ["recording", "model (free running)"]), s)
-            wav = self.vocoder.generate(it["mel"])
-            w.add_audio(f"infer/{k}_griffin_lim", wav.reshape(1, -1), s, sample_rate=self.cfg.audio.sample_rate)
-        w.flush()
-
-    # ---- bookkeeping ------------------------------------------------------------------------------------
+    @property
+    def last_val(self) -> dict:
+        """The last validation's metrics (empty before the first)."""
+        return self.monitor.last_val
 
     @property
     def wall_time(self) -> float:
         """Seconds of wall time this run has taken, over all its sessions."""
         return self.elapsed + (time.time() - self._session_start)
-
-    @property
-    def writer(self):
-        if self._writer is None and self.tensorboard and self.is_main:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(str(self.out_dir / "tb"), purge_step=self.step if self.step else None)
-        return self._writer
-
-    def _log(self, kind: str, record: dict) -> None:
-        self.history[kind].append(record)
-        w = self.writer
-        if w is not None:
-            for k, v in record.items():
-                if k not in ("step", "time") and isinstance(v, (int, float)) and math.isfinite(v):
-                    w.add_scalar(f"{kind}/{k}", v, record["step"])
-
-    def _write_history(self) -> None:
-        atomic_write(self.out_dir / "history.json", json.dumps(self.history))
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint holds (see ``tacolib.checkpoint``)."""
@@ -537,7 +462,7 @@ class Trainer:
             self.best = loss
         self._saved_path = self.checkpoints.save(self.state_dict(), is_best=is_best)
         self._saved_step = self.step
-        self._write_history()
+        self.monitor.write_history()
         return self._saved_path
 
     def init_weights(self, path: str | Path) -> None:
@@ -565,7 +490,7 @@ class Trainer:
         self.elapsed = float(state.get("elapsed", 0.0))
         self._session_start = time.time()
         self.best = state.get("best")
-        self.history = state.get("history") or {"train": [], "val": []}
+        self.monitor.history = state.get("history") or {"train": [], "val": []}
         ckpt.set_rng_state(state["rng"])
         if self.world_size > 1 and self.rank > 0:  # ranks must not share dropout masks
             torch.manual_seed(self.cfg.train.seed + 7919 * self.rank + self.step)

@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, list[str]]] = [
                "tacolib.threads", "tacolib.progress", "tacolib.mcd"]),
     ("data", ["tacolib.data", "tacolib.batching"]),
     ("using a model", ["tacolib.evaluate", "tacolib.synthesize", "tacolib.overfit", "tacolib.longform", "tacolib.durations"]),
-    ("training", ["tacolib.train", "tacolib.report"]),
+    ("training", ["tacolib.train", "tacolib.monitor", "tacolib.report"]),
     ("applications", ["tacolib.quickstart", "tacolib.course", "tacolib.cli", "tacolib.__main__", "tacolib.checks", "tacolib.checks.*",
                       "tacolib.widgets", "tacolib.widgets.*"]),
 ]

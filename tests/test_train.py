@@ -145,6 +145,36 @@ def test_validation_logs_tensorboard_scalars_figures_and_audio(corpus, tmp_path)
     assert (tmp_path / "run" / "history.json").is_file()
 
 
+def test_validation_leaves_the_training_run_unchanged(corpus, tmp_path):
+    """Validation draws its dropout inside a forked RNG: a run validated every step ends with the
+    weights of a run never validated."""
+    runs = {}
+    for val_every in (0, 1):
+        trainer = _trainer(corpus, tmp_path, name=f"val{val_every}", cfg=_cfg().override([f"train.val_every={val_every}"]))
+        trainer.fit(max_steps=4)
+        trainer.close()
+        runs[val_every] = (_params(trainer.model), trainer.history)
+    assert len(runs[1][1]["val"]) == 4 and not runs[0][1]["val"]
+    for k, v in runs[0][0].items():
+        assert torch.equal(v, runs[1][0][k]), f"{k} differs after validation"
+
+
+def test_a_resumed_run_rewrites_the_tensorboard_steps_past_its_checkpoint(corpus, tmp_path):
+    """Events an interrupted session logged after its last checkpoint are dropped on resume,
+    so each step appears once in the curves."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    first = _trainer(corpus, tmp_path, tensorboard=True)  # checkpoints every 3 steps
+    first.fit(max_steps=4)
+    first.close()
+    (tmp_path / "run" / "checkpoints" / "step_00000004.pt").unlink()  # as if killed before saving step 4
+    second = _trainer(corpus, tmp_path, tensorboard=True)
+    second.fit(max_steps=5, resume=True)
+    second.close()
+    ea = EventAccumulator(str(tmp_path / "run" / "tb"), size_guidance={"scalars": 0}).Reload()
+    assert [e.step for e in ea.Scalars("train/loss")] == [1, 2, 3, 4, 5]
+
+
 @pytest.mark.parametrize(
     "override, message",
     [({"train.sampler": "shuffled"}, "unknown train.sampler 'shuffled'"), ({"train.batch_size": 0}, "train.batch_size must be >= 1"),
