@@ -351,18 +351,18 @@ def _evaluate_run(args) -> int:
 
 
 def _quickstart_args(p: argparse.ArgumentParser) -> None:
-    from tacolib.quickstart import DEFAULT_MINUTES, DEFAULT_OUT, FAST_MINUTES
+    from tacolib.quickstart import DEFAULT_MINUTES, DEFAULT_OUT, DEFAULT_STEPS, FAST_MINUTES
     from tacolib.threads import MAX_TUNED_THREADS
 
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"output folder (default: {DEFAULT_OUT}); a run there is resumed or re-used")
     p.add_argument("--minutes", type=float, default=None,
-                   help=f"training time budget in minutes, over all runs into --out (default: {DEFAULT_MINUTES:g}; {FAST_MINUTES:g} with --fast); "
-                        "a larger value continues a finished run")
+                   help=f"training time budget in minutes, over all runs into --out, up to the preset's steps (default: {DEFAULT_STEPS} steps "
+                        f"within at most {DEFAULT_MINUTES:g} min; {FAST_MINUTES:g} min with --fast); a larger value continues a finished run")
     p.add_argument("--text", action="append", default=[], metavar="TEXT", help="also speak this sentence (quote it; repeatable)")
     _add_device(p)
     p.add_argument("--threads", type=int, default=None, help=f"torch CPU threads (default: TACOLIB_THREADS, else 1 with --fast, else training measures 1 vs up to {MAX_TUNED_THREADS} and keeps the faster)")
     p.add_argument("--fast", action="store_true", help="CI-sized run: small corpus and budget (also TACOLIB_FAST=1); checks the plumbing, not the voice")
-    p.add_argument("--max-steps", type=int, default=None, help="cap on training steps (default: the preset's train.max_steps)")
+    p.add_argument("--max-steps", type=int, default=None, help=f"cap on training steps (default: {DEFAULT_STEPS}, or the preset's train.max_steps with --minutes or --fast)")
     p.add_argument("--seed", type=int, default=0, help="seed of the prenet's dropout at inference (same seed, same speech)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/run/tb (slower validations)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

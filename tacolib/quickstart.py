@@ -58,17 +58,21 @@ from tacolib.safe_io import OutputError, atomic_write, check_output_folder
 from tacolib.text import text_to_ids
 from tacolib.threads import ThreadTuner, thread_plan
 
-__all__ = ["DEFAULT_OUT", "DEFAULT_MINUTES", "FAST_MINUTES", "QuickstartError", "quickstart"]
+__all__ = ["DEFAULT_OUT", "DEFAULT_STEPS", "DEFAULT_MINUTES", "FAST_MINUTES", "QuickstartError", "quickstart", "training_budget"]
 
 DEFAULT_OUT = Path("outputs") / "quickstart"
-#: Training budget (minutes) of a plain ``tacolib quickstart``. Chosen on evidence
+#: Training steps of a plain ``tacolib quickstart``. Chosen on evidence
 #: (``benchmarks/quickstart_budget.py``, two training seeds): from step 2000 on, the
 #: three sentences pass on every dropout seed tried and all 100 held-out sentences
 #: match the preset's full 3000 steps (free-running focus within 0.01, stop within
-#: 10 % on 99-100 %). Quickstarts on the course's 2-core machine trained 3.8-5.4
-#: steps/s, so nine minutes make 2000 steps even at the slowest pace measured; a larger
-#: ``--minutes`` continues the run up to ``train.max_steps`` (3000).
-DEFAULT_MINUTES = 9.0
+#: 10 % on 99-100 %). A step count, not a time: the same steps make the same model on
+#: a fast machine and a slow one (2000 steps took 6-9 minutes at the 3.8-5.4 steps/s of
+#: one 2-core machine, and ~20 minutes at the 1.65 steps/s of a slower one).
+DEFAULT_STEPS = 2000
+#: Training time ceiling (minutes) of a plain ``tacolib quickstart``: a machine too slow
+#: for :data:`DEFAULT_STEPS` in this time stops here, and the report says how to go on.
+#: An explicit ``--minutes`` is a budget instead, up to the preset's ``train.max_steps``.
+DEFAULT_MINUTES = 30.0
 #: Training budget with ``--fast`` / ``TACOLIB_FAST=1`` (CI-sized: checks the plumbing only).
 FAST_MINUTES = 1.0
 PRESET = "tiny"
@@ -104,8 +108,8 @@ def quickstart(
         The output folder (created; a previous quickstart there is resumed or re-used).
     minutes : float, optional
         Training budget in minutes, counted over all runs in ``out`` (a re-run trains
-        only for what is left). Default :data:`DEFAULT_MINUTES`, :data:`FAST_MINUTES`
-        in fast mode.
+        only for what is left). Default: :data:`DEFAULT_STEPS` steps within at most
+        :data:`DEFAULT_MINUTES`; :data:`FAST_MINUTES` in fast mode.
     device : str, optional
         ``"auto"`` (the GPU when present, else CPU), ``"cpu"``, ``"cuda"``, ...
     texts : sequence of str
@@ -118,7 +122,8 @@ def quickstart(
         while that is measured to be faster (:func:`tacolib.threads.thread_plan`,
         :class:`tacolib.threads.ThreadTuner`); synthesis uses the threads training started with.
     max_steps : int, optional
-        Cap on training steps (default: the preset's ``train.max_steps``).
+        Cap on training steps. Default: :data:`DEFAULT_STEPS` when neither ``minutes``
+        nor ``fast`` is given, else the preset's ``train.max_steps``.
     seed : int
         Seed of the prenet's dropout at inference.
     progress, tensorboard : bool
@@ -141,17 +146,16 @@ def quickstart(
     """
     t_start = time.time()
     fast = fast_mode() if fast is None else bool(fast)
-    minutes = (FAST_MINUTES if fast else DEFAULT_MINUTES) if minutes is None else float(minutes)
     texts = list(texts)
     out = Path(out)
     cfg = get_config(PRESET).override([f"data.size={'fast' if fast else 'full'}", f"text.input={text_input}"])
+    minutes, max_steps = training_budget(minutes, max_steps, fast, cfg.train.max_steps)
     _check_options(out, minutes, max_steps, threads, texts, cfg)
     dev = resolve_device(device)  # a bad --device: one line, before anything is built
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out / "run"
     threads, tune = thread_plan(threads, fast)
     torch.set_num_threads(threads)
-    max_steps = cfg.train.max_steps if max_steps is None else max_steps
     load_start = _load_average()
     stages: dict[str, float] = {}
     reused: list[str] = []
@@ -229,6 +233,20 @@ def quickstart(
     m["total_s"] = round(time.time() - t_start, 2)
     atomic_write(metrics_path, json.dumps(m, indent=2) + "\n")
     return m
+
+
+def training_budget(minutes: float | None, max_steps: int | None, fast: bool, preset_max_steps: int) -> tuple[float, int]:
+    """The quickstart's ``(minutes, max_steps)``: training ends at whichever comes first.
+
+    Neither given (and not ``fast``): :data:`DEFAULT_STEPS` within :data:`DEFAULT_MINUTES`.
+    Otherwise an unset ``minutes`` is :data:`DEFAULT_MINUTES` (:data:`FAST_MINUTES` when
+    ``fast``) and an unset ``max_steps`` the preset's ``preset_max_steps``: ``--minutes 15``
+    is a 15-minute budget up to the preset's last step.
+    """
+    if minutes is None and max_steps is None and not fast:
+        return DEFAULT_MINUTES, DEFAULT_STEPS  # the evidence's steps, at any machine's pace
+    minutes = (FAST_MINUTES if fast else DEFAULT_MINUTES) if minutes is None else float(minutes)
+    return minutes, preset_max_steps if max_steps is None else max_steps
 
 
 # ---- before the stages: the options -----------------------------------------------------------

@@ -23,6 +23,7 @@ import pytest
 
 from tacolib import report
 from tacolib.evaluate import FOCUS_MIN, N_HELDOUT, attention_end_frame, judge_sentence, pick_heldout, summarize_sentences
+from tacolib.quickstart import DEFAULT_MINUTES, DEFAULT_STEPS, FAST_MINUTES, training_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,6 +98,27 @@ def test_report_counts_a_late_stop_as_a_failure_and_a_clean_run_as_a_success():
 
 
 # ---- the command ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "minutes, max_steps, fast, expected",
+    [
+        (None, None, False, (DEFAULT_MINUTES, DEFAULT_STEPS)),  # plain quickstart: the evidence's steps, a time ceiling
+        (15, None, False, (15.0, 3000)),  # --minutes: a budget, up to the preset's last step
+        (None, 500, False, (DEFAULT_MINUTES, 500)),  # --max-steps: those steps, within the ceiling
+        (None, None, True, (FAST_MINUTES, 3000)),  # CI-sized: a short budget
+        (2, 40, True, (2.0, 40)),
+    ],
+)
+def test_training_budget(minutes, max_steps, fast, expected):
+    assert training_budget(minutes, max_steps, fast, preset_max_steps=3000) == expected
+
+
+def test_the_default_steps_fit_the_ceiling_and_stay_below_the_presets_last_step():
+    from tacolib.config import get_config
+
+    assert DEFAULT_STEPS < get_config("tiny").train.max_steps, "--max-steps / --minutes must have room to train on"
+    assert DEFAULT_STEPS / (DEFAULT_MINUTES * 60) < 1.5, "the ceiling must leave a 1.65 step/s machine time for the steps"
 
 
 def test_bad_options_get_one_line_and_status_2(tmp_path):
@@ -193,7 +215,7 @@ def test_ctrl_c_keeps_a_checkpoint_and_the_next_run_resumes(tmp_path):
     seen = threading.Event()
     err_chunks: list[str] = []
 
-    def watch():  # the progress bar (stderr) shows "step N, loss" once training runs
+    def watch():  # the progress bar (stderr) shows "step N/M, loss" once training runs
         buf = ""
         while True:
             c = proc.stderr.read(1)
@@ -201,7 +223,7 @@ def test_ctrl_c_keeps_a_checkpoint_and_the_next_run_resumes(tmp_path):
                 return
             buf += c
             err_chunks.append(c)
-            if re.search(r"step [2-9], loss", buf[-200:]):
+            if re.search(r"step [2-9]/\d+, loss", buf[-200:]):
                 seen.set()
 
     t = threading.Thread(target=watch, daemon=True)
